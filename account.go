@@ -1,0 +1,229 @@
+package vigil
+
+import (
+	"context"
+	"time"
+)
+
+// Account is the stored form of an account. It is internal: it never goes
+// into a response. What callers may see is PublicProfile (anyone signed in)
+// or PrivateProfile (the owner).
+type Account struct {
+	ID            string
+	Username      string // public, unique, lower case
+	DisplayName   string
+	Email         string // unique, lower case
+	EmailVerified bool
+	Phone         string // E.164 or empty
+	PhoneVerified bool
+	PasswordHash  PasswordHash
+	Roles         []string
+	MFAEnabled    bool
+	CreatedAt     time.Time
+	LastLoginAt   time.Time // zero if the account never signed in
+}
+
+// PublicProfile is what any signed-in caller may learn of an account. It has
+// no field that could identify or reach the person behind it.
+type PublicProfile struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// PrivateProfile is the owner's view of their own account.
+type PrivateProfile struct {
+	PublicProfile
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	Phone         string     `json:"phone"`
+	PhoneVerified bool       `json:"phone_verified"`
+	LastLoginAt   *time.Time `json:"last_login_at"`
+	MFAEnabled    bool       `json:"mfa_enabled"`
+}
+
+// Public returns the public profile of a.
+func (a *Account) Public() PublicProfile {
+	return PublicProfile{ID: a.ID, Username: a.Username, DisplayName: a.DisplayName, CreatedAt: a.CreatedAt.UTC()}
+}
+
+// Private returns the owner's view of a.
+func (a *Account) Private() PrivateProfile {
+	p := PrivateProfile{
+		PublicProfile: a.Public(),
+		Email:         a.Email,
+		EmailVerified: a.EmailVerified,
+		Phone:         a.Phone,
+		PhoneVerified: a.PhoneVerified,
+		MFAEnabled:    a.MFAEnabled,
+	}
+	if !a.LastLoginAt.IsZero() {
+		t := a.LastLoginAt.UTC()
+		p.LastLoginAt = &t
+	}
+	return p
+}
+
+// Signup is a registration waiting for its email address to be proven. The
+// account is created only when the code mailed to the address comes back.
+type Signup struct {
+	ID           string
+	Username     string
+	Email        string
+	Phone        string
+	PasswordHash PasswordHash
+	CodeHash     TokenHash
+	Attempts     int // wrong codes tried so far
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// Session is a signed-in session. The store keeps only the hash of its token.
+type Session struct {
+	ID          string
+	AccountID   string
+	TokenHash   TokenHash
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	ExpiresAt   time.Time // absolute expiry
+	RevokedAt   time.Time // zero while valid
+	IP          string
+	UserAgent   string
+	DeviceLabel string
+}
+
+// Login attempt results.
+const (
+	LoginSuccess     = "success"
+	LoginFailed      = "failed"    // wrong password or unknown account
+	LoginThrottled   = "throttled" // refused before the password was checked
+	LoginMFARequired = "mfa_required"
+)
+
+// LoginAttempt records one sign-in attempt.
+type LoginAttempt struct {
+	ID          string    `json:"id"`
+	AccountID   string    `json:"-"` // empty if the identifier matched no account
+	At          time.Time `json:"at"`
+	Result      string    `json:"result"`
+	IP          string    `json:"ip"`
+	UserAgent   string    `json:"user_agent"`
+	DeviceLabel string    `json:"device_label"`
+}
+
+// Page asks for one page of a listing. Cursor is opaque: the NextCursor of
+// the previous page, or empty for the first.
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// ThrottleRule is a backoff policy for failed attempts under one key: the
+// first Free failures within Window cost nothing; from then on each failure
+// blocks the key for Base, doubling per further failure up to Max. There is
+// no permanent lockout: a blocked key always opens again within Max.
+type ThrottleRule struct {
+	Free   int
+	Base   time.Duration
+	Max    time.Duration
+	Window time.Duration // failures older than this are forgotten
+}
+
+// ThrottleState is the stored state of one throttle key.
+type ThrottleState struct {
+	Failures     int
+	BlockedUntil time.Time
+	UpdatedAt    time.Time
+}
+
+// Apply counts one more attempt at now against state s. It reports whether
+// the attempt may go ahead and, if not, how long the caller must wait. Every
+// attempt is counted, refused ones included, so the count stays exact however
+// many arrive at once; the block only grows while attempts keep coming.
+func (r ThrottleRule) Apply(s ThrottleState, now time.Time) (next ThrottleState, allowed bool, wait time.Duration) {
+	if !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > r.Window {
+		s = ThrottleState{}
+	}
+	next = s
+	next.Failures++
+	next.UpdatedAt = now
+	if now.Before(s.BlockedUntil) {
+		return next, false, s.BlockedUntil.Sub(now)
+	}
+	if next.Failures >= r.Free {
+		d := r.Base
+		for i := r.Free; i < next.Failures && d < r.Max; i++ {
+			d *= 2
+		}
+		if d > r.Max {
+			d = r.Max
+		}
+		next.BlockedUntil = now.Add(d)
+	}
+	return next, true, 0
+}
+
+// Store is the persistence contract every backend (SQLite, PostgreSQL)
+// implements, and storetest checks. Lookups of absent rows return ENOTFOUND;
+// uniqueness violations return ECONFLICT. Methods that change several rows do
+// so in one transaction.
+type Store interface {
+	// PutSignup stores a pending signup, replacing any earlier one for the
+	// same email address.
+	PutSignup(ctx context.Context, s *Signup) error
+	// SignupByEmail returns the pending signup for email.
+	SignupByEmail(ctx context.Context, email string) (*Signup, error)
+	// AddSignupAttempt counts one wrong code against the signup and returns
+	// the new count.
+	AddSignupAttempt(ctx context.Context, id string) (int, error)
+	// CompleteSignup deletes the signup and creates the account from it, in
+	// one transaction. ECONFLICT if the username or email was taken since;
+	// ENOTFOUND if the signup is gone (used by a concurrent call).
+	CompleteSignup(ctx context.Context, signupID string, a *Account) error
+	// DeleteExpiredSignups removes signups that expired before now.
+	DeleteExpiredSignups(ctx context.Context, now time.Time) (int64, error)
+
+	// AccountByID, AccountByUsername and AccountByEmail return ENOTFOUND if
+	// there is no such account.
+	AccountByID(ctx context.Context, id string) (*Account, error)
+	AccountByUsername(ctx context.Context, username string) (*Account, error)
+	AccountByEmail(ctx context.Context, email string) (*Account, error)
+	// SetPasswordHash replaces an account's password hash.
+	SetPasswordHash(ctx context.Context, accountID string, h PasswordHash) error
+	// SetDisplayName changes an account's display name.
+	SetDisplayName(ctx context.Context, accountID, name string) error
+	// SetRoles replaces an account's roles.
+	SetRoles(ctx context.Context, accountID string, roles []string) error
+
+	// CreateSession stores a new session and sets the account's last login
+	// time to the session's creation time.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByTokenHash returns the session whose token hashes to h, revoked
+	// or expired ones included; the caller judges validity.
+	SessionByTokenHash(ctx context.Context, h TokenHash) (*Session, error)
+	// TouchSession sets a session's last-seen time.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// RevokeSession marks a session revoked at the given time. Revoking a
+	// revoked session changes nothing.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+
+	// AddLoginAttempt records a sign-in attempt.
+	AddLoginAttempt(ctx context.Context, a *LoginAttempt) error
+	// LoginAttempts returns an account's attempts, newest first, and the
+	// cursor of the next page ("" on the last).
+	LoginAttempts(ctx context.Context, accountID string, p Page) ([]*LoginAttempt, string, error)
+
+	// Throttle counts an attempt under key by rule.Apply, atomically, and
+	// reports whether it may go ahead.
+	Throttle(ctx context.Context, key string, rule ThrottleRule, now time.Time) (allowed bool, wait time.Duration, err error)
+	// ThrottleState returns the stored state of key (zero if none).
+	ThrottleState(ctx context.Context, key string) (ThrottleState, error)
+	// ResetThrottle forgets the failures counted under key.
+	ResetThrottle(ctx context.Context, key string) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vigil-dev/vigil/password"
+	"github.com/vigil-dev/vigil/service"
+)
+
+// Config is everything `vigil serve` can be told. DefaultConfig gives the
+// embedded default: SQLite in the working directory, mail as files, loopback.
+type Config struct {
+	Listen          string
+	Database        string
+	MailDir         string
+	PublicURL       string
+	MailFrom        string
+	SMTPAddr        string
+	SMTPUsername    string
+	SMTPPassword    string
+	SMTPStartTLS    string
+	SMTPImplicitTLS bool
+
+	PasswordMinLength int
+	Argon2Memory      uint // KiB
+	Argon2Iterations  uint
+	Argon2Parallelism uint
+
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	LookupRate      float64 // lookups of other users per second, per caller
+	LookupBurst     int
+
+	TrustedProxies  string // comma-separated CIDRs
+	LogLevel        string
+	LogFormat       string
+	LogRequests     bool
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	svc := service.DefaultConfig()
+	pp := password.DefaultParams()
+	return Config{
+		Listen:            "127.0.0.1:8080",
+		Database:          "vigil.db",
+		MailDir:           "vigil-mail",
+		PublicURL:         "http://127.0.0.1:8080",
+		MailFrom:          svc.MailFrom,
+		SMTPStartTLS:      "required",
+		PasswordMinLength: svc.PasswordPolicy.MinLength,
+		Argon2Memory:      uint(pp.Memory),
+		Argon2Iterations:  uint(pp.Iterations),
+		Argon2Parallelism: uint(pp.Parallelism),
+		SessionIdle:       svc.SessionIdle,
+		SessionLifetime:   svc.SessionLifetime,
+		LookupRate:        svc.LookupLimit.Rate,
+		LookupBurst:       svc.LookupLimit.Burst,
+		LogLevel:          "info",
+		LogFormat:         "json",
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// ConfigError says which setting is wrong and why.
+type ConfigError struct {
+	Setting string // the flag name
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("invalid --%s (%s): %s", e.Setting, envName(e.Setting), e.Problem)
+}
+
+// Validate checks the configuration and returns a *ConfigError for the
+// first problem.
+func (c *Config) Validate() error {
+	bad := func(s, p string) error { return &ConfigError{Setting: s, Problem: p} }
+	if c.Listen == "" {
+		return bad("listen", "must be host:port")
+	}
+	if c.Database == "" {
+		return bad("database", "must be a SQLite file path or a postgres:// URL")
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return bad("public-url", "must be an absolute http(s) URL without query or fragment")
+	}
+	if c.SMTPAddr == "" && c.MailDir == "" {
+		return bad("mail-dir", "set a mail directory or an SMTP server")
+	}
+	switch c.SMTPStartTLS {
+	case "required", "opportunistic", "none":
+	default:
+		return bad("smtp-starttls", `must be "required", "opportunistic" or "none"`)
+	}
+	if c.PasswordMinLength < 8 || c.PasswordMinLength > 64 {
+		return bad("password-min-length", "must be from 8 to 64")
+	}
+	if err := c.argon2Params().Validate(); err != nil {
+		return bad("argon2-memory", err.Error())
+	}
+	if c.SessionIdle < time.Minute || c.SessionLifetime < c.SessionIdle {
+		return bad("session-idle", "must be at least 1m and at most --session-lifetime")
+	}
+	if c.LookupRate <= 0 || c.LookupBurst < 1 {
+		return bad("lookup-rate", "rate and burst must be positive")
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return bad("trusted-proxies", err.Error())
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return bad("log-format", `must be "json" or "text"`)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log-level", "must be debug, info, warn or error")
+	}
+	return nil
+}
+
+func (c *Config) argon2Params() password.Params {
+	p := password.DefaultParams()
+	p.Memory, p.Iterations, p.Parallelism = uint32(c.Argon2Memory), uint32(c.Argon2Iterations), uint8(c.Argon2Parallelism)
+	if c.Argon2Parallelism > 255 {
+		p.Parallelism = 0 // out of range: Validate refuses it
+	}
+	return p
+}
+
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR prefix", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// serveFlags binds every setting to a flag. Secret flags also accept a
+// _FILE environment twin.
+func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (host:port)")
+	fs.StringVar(&c.Database, "database", c.Database, "SQLite file path, or postgres:// URL")
+	fs.StringVar(&c.MailDir, "mail-dir", c.MailDir, "directory where mail is written as .eml files (when no SMTP server is set)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL of the service, used in links in mail")
+	fs.StringVar(&c.MailFrom, "mail-from", c.MailFrom, "From address of outgoing mail")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", c.SMTPAddr, "SMTP server host:port; when set, mail goes there instead of --mail-dir")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP AUTH user name")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "SMTP AUTH password (prefer VIGIL_SMTP_PASSWORD_FILE)")
+	fs.StringVar(&c.SMTPStartTLS, "smtp-starttls", c.SMTPStartTLS, `STARTTLS policy: "required", "opportunistic" or "none"`)
+	fs.BoolVar(&c.SMTPImplicitTLS, "smtp-implicit-tls", c.SMTPImplicitTLS, "connect to the SMTP server with TLS from the start (port 465)")
+	fs.IntVar(&c.PasswordMinLength, "password-min-length", c.PasswordMinLength, "minimum password length in characters (NIST SP 800-63B: 15 without MFA)")
+	fs.UintVar(&c.Argon2Memory, "argon2-memory", c.Argon2Memory, "argon2id memory in KiB")
+	fs.UintVar(&c.Argon2Iterations, "argon2-iterations", c.Argon2Iterations, "argon2id passes")
+	fs.UintVar(&c.Argon2Parallelism, "argon2-parallelism", c.Argon2Parallelism, "argon2id lanes")
+	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "a session unused this long ends")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "a session ends this long after sign-in")
+	fs.Float64Var(&c.LookupRate, "lookup-rate", c.LookupRate, "user lookups of others per second allowed per caller, after the burst")
+	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `"json" or "text"`)
+	fs.BoolVar(&c.LogRequests, "log-requests", c.LogRequests, "log every request at info level")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for requests in flight on SIGTERM")
+	return []string{"smtp-password"}
+}
+
+// envName returns the environment twin of a flag: listen -> VIGIL_LISTEN.
+func envName(flagName string) string {
+	return "VIGIL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from its environment twin (and secrets from NAME_FILE). Flag usage
+// texts are extended with their twin, so --help documents both.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, secrets []string) error {
+	isSecret := map[string]bool{}
+	for _, s := range secrets {
+		isSecret[s] = true
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Usage += " (env " + envName(f.Name)
+		if isSecret[f.Name] {
+			f.Usage += ", or " + envName(f.Name) + "_FILE"
+		}
+		f.Usage += ")"
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := envName(f.Name)
+		v, ok := getenv(name), getenv(name) != ""
+		if !ok && isSecret[f.Name] {
+			if path := getenv(name + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+					return
+				}
+				v, ok = strings.TrimRight(string(b), "\r\n"), true
+			}
+		}
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, &ConfigError{Setting: f.Name, Problem: fmt.Sprintf("bad value from environment: %v", err)})
+		}
+	})
+	return errors.Join(errs...)
+}

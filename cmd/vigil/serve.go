@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vigil-dev/vigil/httpapi"
+	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/password"
+	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/service"
+	"github.com/vigil-dev/vigil/sqlstore"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	secrets := serveFlags(fs, &cfg)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: vigil serve [flags]\n\nRuns the account service. Flags, with their environment twins and defaults:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, getenv, secrets); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+
+	db, err := sqlstore.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		logger.Info("database migrated", "applied", n, "dialect", string(db.Dialect()))
+	}
+
+	sender, err := newMailSender(cfg)
+	if err != nil {
+		return err
+	}
+	hasher, err := password.NewHasher(cfg.argon2Params())
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	sc := service.DefaultConfig()
+	sc.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	sc.MailFrom = cfg.MailFrom
+	sc.PasswordPolicy.MinLength = cfg.PasswordMinLength
+	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
+	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
+	svc, err := service.New(sc, service.Deps{
+		Store: db, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	proxies, _ := cfg.trustedProxies()
+	api, err := httpapi.NewServer(httpapi.Config{
+		TrustedProxies: proxies,
+		HSTS:           strings.HasPrefix(cfg.PublicURL, "https://"),
+		LogRequests:    cfg.LogRequests,
+	}, httpapi.Deps{Service: svc, Ready: db.Ping, Logger: logger, Registry: reg})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go sweep(ctx, svc, logger)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	logger.Info("vigil listening", "addr", addr, "database", string(db.Dialect()), "version", version())
+	fmt.Fprintf(stdout, "vigil listening on http://%s\n", addr)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// sweep removes expired sign-ups every few minutes until ctx ends.
+func sweep(ctx context.Context, svc *service.Service, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+func newMailSender(cfg Config) (mail.Sender, error) {
+	if cfg.SMTPAddr != "" {
+		sc := mail.SMTPConfig{
+			Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			StartTLS: cfg.SMTPStartTLS, ImplicitTLS: cfg.SMTPImplicitTLS,
+		}
+		if err := sc.Validate(); err != nil {
+			return nil, &ConfigError{Setting: "smtp-addr", Problem: err.Error()}
+		}
+		return mail.NewSMTPSender(sc), nil
+	}
+	return mail.NewDirSender(cfg.MailDir)
+}
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, &ConfigError{Setting: "log-level", Problem: err.Error()}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}

@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/vigil-dev/vigil"
+)
+
+// Policy is the access policy of a route. The zero value is no policy at
+// all, which NewServer refuses.
+type Policy int
+
+// Access policies.
+const (
+	PolicyUnset Policy = iota
+	// PolicyPublic: anyone, signed in or not. Credentials are not read.
+	PolicyPublic
+	// PolicyAuthenticated: any valid session. What the caller then sees is
+	// decided by the service (e.g. public profile or own private view).
+	PolicyAuthenticated
+	// PolicyOwner: a valid session, acting only on the caller's own
+	// resources (the /v1/me family): there is no other owner to name.
+	PolicyOwner
+	// PolicyAdmin: a valid session of an account with the admin role.
+	PolicyAdmin
+)
+
+var policyNames = map[Policy]string{
+	PolicyPublic:        "public",
+	PolicyAuthenticated: "authenticated",
+	PolicyOwner:         "owner",
+	PolicyAdmin:         "admin",
+}
+
+func (p Policy) String() string {
+	if n, ok := policyNames[p]; ok {
+		return n
+	}
+	return "unset"
+}
+
+// Route is one endpoint: its pattern, its access policy, its handler, and
+// the Go types of its request and success bodies (documentation and the
+// test that no response type can hold a secret).
+type Route struct {
+	Pattern  string
+	Policy   Policy
+	Handler  func(http.ResponseWriter, *http.Request) error
+	Request  any // zero value of the request body type, or nil
+	Response any // zero value of the success body type, or nil
+}
+
+// Routes lists every route the server serves, each with its policy. This
+// is the one place to read to know who may call what.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{Pattern: "GET /healthz", Policy: PolicyPublic, Handler: s.healthz, Response: statusBody{}},
+		{Pattern: "GET /readyz", Policy: PolicyPublic, Handler: s.readyz, Response: statusBody{}},
+		{Pattern: "GET /metrics", Policy: PolicyPublic, Handler: s.metrics},
+		{Pattern: "GET /openapi.json", Policy: PolicyPublic, Handler: s.openapi},
+
+		{Pattern: "POST /v1/accounts", Policy: PolicyPublic, Handler: s.register, Request: registerRequest{}, Response: statusBody{}},
+		{Pattern: "POST /v1/accounts/verify", Policy: PolicyPublic, Handler: s.verify, Request: verifyRequest{}, Response: verifyResponse{}},
+
+		{Pattern: "POST /v1/sessions", Policy: PolicyPublic, Handler: s.login, Request: loginRequest{}, Response: loginResponse{}},
+		{Pattern: "DELETE /v1/sessions/current", Policy: PolicyOwner, Handler: s.logout},
+
+		{Pattern: "GET /v1/users/{id}", Policy: PolicyAuthenticated, Handler: s.getUser, Response: userResponse{}},
+		{Pattern: "GET /v1/users", Policy: PolicyAuthenticated, Handler: s.findUser, Response: userResponse{}},
+
+		{Pattern: "GET /v1/me", Policy: PolicyOwner, Handler: s.me, Response: vigil.PrivateProfile{}},
+		{Pattern: "PATCH /v1/me", Policy: PolicyOwner, Handler: s.updateMe, Request: updateMeRequest{}, Response: vigil.PrivateProfile{}},
+		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
+	}
+}
+
+type statusBody struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	s.writeJSON(w, r, http.StatusOK, statusBody{Status: "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.ready(r.Context()); err != nil {
+		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "not ready", Err: err}
+	}
+	s.writeJSON(w, r, http.StatusOK, statusBody{Status: "ready"})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	s.metricsHandler().ServeHTTP(w, r)
+	return nil
+}
+
+// query parses the query string strictly: a malformed one is EINVALID
+// rather than silently read as empty.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, vigil.Errorf(vigil.EINVALID, "malformed query string")
+	}
+	return q, nil
+}
+
+// parseLimit reads ?limit= (1..100, default 20).
+func parseLimit(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 20, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return 0, vigil.Errorf(vigil.EINVALID, "limit must be a whole number from 1 to 100")
+	}
+	return n, nil
+}

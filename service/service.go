@@ -1,0 +1,172 @@
+// Package service implements vigil's account service: sign-up with email
+// verification, sign-in with throttling, sessions, and the user lookup. It
+// holds the rules; sqlstore holds the data and httpapi speaks HTTP. Every
+// method that acts for a caller reads the caller from the context
+// (vigil.ActorFromContext) and decides there what the caller may see.
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/password"
+	"github.com/vigil-dev/vigil/ratelimit"
+)
+
+// Config holds the service's tunables. DefaultConfig has safe values.
+type Config struct {
+	PublicURL string // base of links in mail, no trailing slash
+	MailFrom  string // From address of every mail
+
+	PasswordPolicy password.Policy
+
+	SignupCodeTTL     time.Duration // how long a verification code is good for
+	SignupMaxAttempts int           // wrong codes before the signup is void
+
+	SessionIdle     time.Duration // a session unused this long is over
+	SessionLifetime time.Duration // a session is over this long after sign-in, used or not
+	TouchInterval   time.Duration // last-seen is written at most this often per session
+
+	// LookupLimit caps how fast one caller may look up other users.
+	LookupLimit ratelimit.Limit
+	// SignupLimit caps sign-ups per source address; SignupMailLimit caps
+	// verification mails per address, so nobody can flood an inbox.
+	SignupLimit     ratelimit.Limit
+	SignupMailLimit ratelimit.Limit
+	// VerifyLimit caps code checks per source address.
+	VerifyLimit ratelimit.Limit
+
+	// Failed sign-in throttles: per account and source, per account from
+	// anywhere (looser, short blocks, so no one can lock a victim out for
+	// long), and per source across accounts.
+	ThrottleAccountSource vigil.ThrottleRule
+	ThrottleAccount       vigil.ThrottleRule
+	ThrottleSource        vigil.ThrottleRule
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		PublicURL:             "http://127.0.0.1:8080",
+		MailFrom:              "vigil <no-reply@localhost>",
+		PasswordPolicy:        password.DefaultPolicy(),
+		SignupCodeTTL:         15 * time.Minute,
+		SignupMaxAttempts:     5,
+		SessionIdle:           24 * time.Hour,
+		SessionLifetime:       14 * 24 * time.Hour,
+		TouchInterval:         time.Minute,
+		LookupLimit:           ratelimit.Limit{Rate: 1, Burst: 60},           // 60 at once, then 1/s
+		SignupLimit:           ratelimit.Limit{Rate: 20.0 / 3600, Burst: 20}, // 20 an hour per source
+		SignupMailLimit:       ratelimit.Limit{Rate: 5.0 / 3600, Burst: 5},   // 5 an hour per address
+		VerifyLimit:           ratelimit.Limit{Rate: 30.0 / 3600, Burst: 30}, // 30 an hour per source
+		ThrottleAccountSource: vigil.ThrottleRule{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour},
+		ThrottleAccount:       vigil.ThrottleRule{Free: 20, Base: time.Second, Max: time.Minute, Window: time.Hour},
+		ThrottleSource:        vigil.ThrottleRule{Free: 100, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour},
+	}
+}
+
+// Service is the account service. Create it with New.
+type Service struct {
+	cfg     Config
+	store   vigil.Store
+	hasher  *password.Hasher
+	mail    mail.Sender
+	limiter ratelimit.Limiter
+	now     func() time.Time
+	log     *slog.Logger
+	m       *metrics
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Store    vigil.Store
+	Hasher   *password.Hasher
+	Mail     mail.Sender
+	Limiter  ratelimit.Limiter
+	Now      func() time.Time      // nil: time.Now
+	Logger   *slog.Logger          // nil: discard
+	Registry prometheus.Registerer // nil: metrics are kept but not exported
+}
+
+// New returns a service. It fails if a dependency is missing.
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.Store == nil || d.Hasher == nil || d.Mail == nil || d.Limiter == nil {
+		return nil, errors.New("service: store, hasher, mail and limiter are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	clock := d.Now
+	// The store keeps microseconds; so does everything the service hands
+	// out, so a value read back equals the value issued.
+	d.Now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
+		now: d.Now, log: d.Logger, m: m}, nil
+}
+
+// Config returns the configuration the service runs with.
+func (s *Service) Config() Config { return s.cfg }
+
+// allow takes one event from key under l, and turns a refusal into
+// ERATELIMITED with the wait.
+func (s *Service) allow(ctx context.Context, key string, l ratelimit.Limit) error {
+	res, err := s.limiter.Allow(ctx, key, l)
+	if err != nil {
+		return vigil.Internal(err)
+	}
+	if !res.Allowed {
+		s.m.rateLimited.WithLabelValues(limitName(key)).Inc()
+		return vigil.RateLimited(res.RetryAfter)
+	}
+	return nil
+}
+
+func limitName(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == ':' {
+			return key[:i]
+		}
+	}
+	return key
+}
+
+// sourceKey groups client addresses the way an attacker's resources group:
+// one IPv4 address, or one IPv6 /64 (what a single host usually gets).
+func sourceKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "unknown"
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// Sweep deletes expired sign-ups. The server calls it periodically.
+func (s *Service) Sweep(ctx context.Context) error {
+	n, err := s.store.DeleteExpiredSignups(ctx, s.now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "expired sign-ups removed", "count", n)
+	}
+	return nil
+}

@@ -1,0 +1,389 @@
+// Package storetest is the conformance suite that every vigil.Store
+// implementation must pass. Backends call Run from their own tests with a
+// function that opens a fresh, empty, migrated store.
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-dev/vigil"
+)
+
+// Run runs the whole suite. open must return a fresh, empty store each time.
+func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
+	t.Run("Signups", func(t *testing.T) { testSignups(t, open(t)) })
+	t.Run("SignupConflicts", func(t *testing.T) { testSignupConflicts(t, open(t)) })
+	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("LoginAttempts", func(t *testing.T) { testLoginAttempts(t, open(t)) })
+	t.Run("ThrottleExactUnderParallelAttempts", func(t *testing.T) { testThrottleParallel(t, open(t)) })
+	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
+}
+
+// base is a fixed clock origin; stores keep microseconds, so tests use whole
+// microseconds too.
+var base = time.Date(2026, 1, 10, 23, 0, 0, 0, time.UTC)
+
+// MustCreateAccount creates an account through the signup path and returns
+// it.
+func MustCreateAccount(tb testing.TB, s vigil.Store, username string) *vigil.Account {
+	tb.Helper()
+	ctx := context.Background()
+	su := &vigil.Signup{
+		ID: vigil.NewID(), Username: username, Email: username + "@example.com",
+		PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		CodeHash:     vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour),
+	}
+	if err := s.PutSignup(ctx, su); err != nil {
+		tb.Fatal(err)
+	}
+	a := &vigil.Account{
+		ID: vigil.NewID(), Username: username, DisplayName: username, Email: su.Email, EmailVerified: true,
+		PasswordHash: su.PasswordHash, CreatedAt: base,
+	}
+	if err := s.CompleteSignup(ctx, su.ID, a); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+func wantCode(tb testing.TB, err error, code string) {
+	tb.Helper()
+	if got := vigil.ErrorCode(err); got != code {
+		tb.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func testSignups(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	code := vigil.NewToken()
+	su := &vigil.Signup{ID: vigil.NewID(), Username: "alice", Email: "alice@example.com", Phone: "+15551234567",
+		PasswordHash: "$argon2id$first", CodeHash: code.Hash(), CreatedAt: base, ExpiresAt: base.Add(15 * time.Minute)}
+	if err := s.PutSignup(ctx, su); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SignupByEmail(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != su.ID || got.Username != "alice" || got.Phone != su.Phone || !got.CodeHash.Equal(code.Hash()) ||
+		got.PasswordHash != su.PasswordHash || !got.ExpiresAt.Equal(su.ExpiresAt) || got.Attempts != 0 {
+		t.Fatalf("signup read back differs: %+v", got)
+	}
+	for want := 1; want <= 3; want++ {
+		n, err := s.AddSignupAttempt(ctx, su.ID)
+		if err != nil || n != want {
+			t.Fatalf("AddSignupAttempt = %d, %v; want %d", n, err, want)
+		}
+	}
+	// A second signup for the same address replaces the first, attempts reset.
+	su2 := *su
+	su2.ID, su2.Username, su2.PasswordHash = vigil.NewID(), "alice2", "$argon2id$second"
+	if err := s.PutSignup(ctx, &su2); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.SignupByEmail(ctx, "alice@example.com")
+	if err != nil || got.ID != su2.ID || got.Username != "alice2" || got.Attempts != 0 {
+		t.Fatalf("replaced signup = %+v, %v", got, err)
+	}
+	_, err = s.AddSignupAttempt(ctx, su.ID)
+	wantCode(t, err, vigil.ENOTFOUND)
+
+	_, err = s.SignupByEmail(ctx, "nobody@example.com")
+	wantCode(t, err, vigil.ENOTFOUND)
+
+	a := &vigil.Account{ID: vigil.NewID(), Username: "alice2", DisplayName: "alice2", Email: su2.Email,
+		EmailVerified: true, PasswordHash: su2.PasswordHash, CreatedAt: base}
+	if err := s.CompleteSignup(ctx, su2.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SignupByEmail(ctx, "alice@example.com")
+	wantCode(t, err, vigil.ENOTFOUND)
+	// A second completion of the same signup finds nothing to complete.
+	a2 := *a
+	a2.ID = vigil.NewID()
+	wantCode(t, s.CompleteSignup(ctx, su2.ID, &a2), vigil.ENOTFOUND)
+
+	// Expired signups are swept.
+	old := &vigil.Signup{ID: vigil.NewID(), Username: "old", Email: "old@example.com", PasswordHash: "x",
+		CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Minute)}
+	if err := s.PutSignup(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteExpiredSignups(ctx, base.Add(2*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredSignups = %d, %v; want 1", n, err)
+	}
+}
+
+func testSignupConflicts(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	MustCreateAccount(t, s, "bob")
+	// Same username, other email: conflict, and the signup stays pending.
+	su := &vigil.Signup{ID: vigil.NewID(), Username: "bob", Email: "bob2@example.com", PasswordHash: "x",
+		CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutSignup(ctx, su); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CompleteSignup(ctx, su.ID, &vigil.Account{ID: vigil.NewID(), Username: "bob", DisplayName: "bob",
+		Email: su.Email, PasswordHash: "x", CreatedAt: base})
+	wantCode(t, err, vigil.ECONFLICT)
+	if vigil.ErrorMessage(err) != "username is taken" {
+		t.Fatalf("message = %q", vigil.ErrorMessage(err))
+	}
+	if _, err := s.SignupByEmail(ctx, su.Email); err != nil {
+		t.Fatalf("a failed completion must leave the signup in place: %v", err)
+	}
+	// Same email as an account: conflict.
+	su2 := &vigil.Signup{ID: vigil.NewID(), Username: "bobby", Email: "bob@example.com", PasswordHash: "x",
+		CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutSignup(ctx, su2); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CompleteSignup(ctx, su2.ID, &vigil.Account{ID: vigil.NewID(), Username: "bobby", DisplayName: "bobby",
+		Email: su2.Email, PasswordHash: "x", CreatedAt: base})
+	wantCode(t, err, vigil.ECONFLICT)
+}
+
+func testAccounts(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "carol")
+	b := MustCreateAccount(t, s, "dave")
+	for _, get := range []func() (*vigil.Account, error){
+		func() (*vigil.Account, error) { return s.AccountByID(ctx, a.ID) },
+		func() (*vigil.Account, error) { return s.AccountByUsername(ctx, "carol") },
+		func() (*vigil.Account, error) { return s.AccountByEmail(ctx, "carol@example.com") },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != a.ID || got.Username != "carol" || got.Email != a.Email || !got.EmailVerified ||
+			got.PasswordHash != a.PasswordHash || !got.CreatedAt.Equal(base) || !got.LastLoginAt.IsZero() {
+			t.Fatalf("account read back differs: %+v", got)
+		}
+	}
+	_, err := s.AccountByID(ctx, vigil.NewID())
+	wantCode(t, err, vigil.ENOTFOUND)
+	_, err = s.AccountByUsername(ctx, "nobody")
+	wantCode(t, err, vigil.ENOTFOUND)
+	_, err = s.AccountByEmail(ctx, "nobody@example.com")
+	wantCode(t, err, vigil.ENOTFOUND)
+
+	if err := s.SetPasswordHash(ctx, a.ID, "$argon2id$new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDisplayName(ctx, a.ID, "Carol C."); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRoles(ctx, a.ID, []string{vigil.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.AccountByID(ctx, a.ID)
+	if got.PasswordHash != "$argon2id$new" || got.DisplayName != "Carol C." || len(got.Roles) != 1 || got.Roles[0] != vigil.RoleAdmin {
+		t.Fatalf("updates not stored: %+v", got)
+	}
+	// The other account is untouched.
+	other, _ := s.AccountByID(ctx, b.ID)
+	if other.PasswordHash != b.PasswordHash || other.DisplayName != "dave" || len(other.Roles) != 0 {
+		t.Fatalf("update leaked to another account: %+v", other)
+	}
+	wantCode(t, s.SetPasswordHash(ctx, vigil.NewID(), "x"), vigil.ENOTFOUND)
+}
+
+func testSessions(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "erin")
+	tok := vigil.NewToken()
+	sess := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: tok.Hash(), CreatedAt: base.Add(time.Minute),
+		LastSeenAt: base.Add(time.Minute), ExpiresAt: base.Add(24 * time.Hour), IP: "192.0.2.1",
+		UserAgent: "curl/8", DeviceLabel: "curl"}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionByTokenHash(ctx, tok.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != sess.ID || got.AccountID != a.ID || !got.ExpiresAt.Equal(sess.ExpiresAt) || !got.RevokedAt.IsZero() ||
+		got.IP != "192.0.2.1" || got.UserAgent != "curl/8" || got.DeviceLabel != "curl" {
+		t.Fatalf("session read back differs: %+v", got)
+	}
+	acc, _ := s.AccountByID(ctx, a.ID)
+	if !acc.LastLoginAt.Equal(sess.CreatedAt) {
+		t.Fatalf("last login = %v, want %v", acc.LastLoginAt, sess.CreatedAt)
+	}
+	_, err = s.SessionByTokenHash(ctx, vigil.NewToken().Hash())
+	wantCode(t, err, vigil.ENOTFOUND)
+
+	// Touch moves last-seen forward, never back.
+	if err := s.TouchSession(ctx, sess.ID, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchSession(ctx, sess.ID, base.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.SessionByTokenHash(ctx, tok.Hash())
+	if !got.LastSeenAt.Equal(base.Add(time.Hour)) {
+		t.Fatalf("last seen = %v", got.LastSeenAt)
+	}
+	if err := s.RevokeSession(ctx, sess.ID, base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeSession(ctx, sess.ID, base.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.SessionByTokenHash(ctx, tok.Hash())
+	if !got.RevokedAt.Equal(base.Add(2 * time.Hour)) {
+		t.Fatalf("revoked at = %v, want the first revocation's time", got.RevokedAt)
+	}
+	// A session for a missing account is refused.
+	bad := *sess
+	bad.ID, bad.AccountID, bad.TokenHash = vigil.NewID(), vigil.NewID(), vigil.NewToken().Hash()
+	if err := s.CreateSession(ctx, &bad); err == nil {
+		t.Fatal("session for a missing account was stored")
+	}
+	if _, err := s.SessionByTokenHash(ctx, bad.TokenHash); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Fatalf("failed CreateSession left a row behind: %v", err)
+	}
+}
+
+func testLoginAttempts(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "frank")
+	b := MustCreateAccount(t, s, "grace")
+	var ids []string
+	for i := 0; i < 25; i++ {
+		at := &vigil.LoginAttempt{ID: vigil.NewID(), AccountID: a.ID, At: base.Add(time.Duration(i/2) * time.Second),
+			Result: vigil.LoginFailed, IP: "192.0.2.7", UserAgent: "ua", DeviceLabel: "dev"}
+		if err := s.AddLoginAttempt(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, at.ID)
+		if err := s.AddLoginAttempt(ctx, &vigil.LoginAttempt{ID: vigil.NewID(), AccountID: b.ID, At: base, Result: vigil.LoginSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	var prev *vigil.LoginAttempt
+	pages := 0
+	for {
+		page, next, err := s.LoginAttempts(ctx, a.ID, vigil.Page{Cursor: cursor, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, at := range page {
+			if at.AccountID != a.ID || at.Result != vigil.LoginFailed {
+				t.Fatalf("foreign or wrong attempt in listing: %+v", at)
+			}
+			if seen[at.ID] {
+				t.Fatalf("attempt %s listed twice", at.ID)
+			}
+			seen[at.ID] = true
+			if prev != nil && (at.At.After(prev.At) || at.At.Equal(prev.At) && at.ID > prev.ID) {
+				t.Fatal("listing not newest first")
+			}
+			prev = at
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != len(ids) || pages != 3 {
+		t.Fatalf("listed %d attempts in %d pages, want %d in 3", len(seen), pages, len(ids))
+	}
+	_, _, err := s.LoginAttempts(ctx, a.ID, vigil.Page{Cursor: "not-a-cursor"})
+	wantCode(t, err, vigil.EINVALID)
+}
+
+func testThrottleParallel(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	rule := vigil.ThrottleRule{Free: 5, Base: time.Second, Max: time.Minute, Window: time.Hour}
+	const n = 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ok, _, err := s.Throttle(ctx, "acct:x", rule, base)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	st, err := s.ThrottleState(ctx, "acct:x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Failures != n {
+		t.Fatalf("counted %d attempts, want %d", st.Failures, n)
+	}
+	if allowed != rule.Free {
+		t.Fatalf("%d attempts went ahead at one instant, want exactly %d", allowed, rule.Free)
+	}
+	if err := s.ResetThrottle(ctx, "acct:x"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.ThrottleState(ctx, "acct:x"); st.Failures != 0 {
+		t.Fatalf("reset left %d failures", st.Failures)
+	}
+}
+
+func testThrottleBackoff(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	rule := vigil.ThrottleRule{Free: 3, Base: time.Second, Max: 8 * time.Second, Window: time.Hour}
+	now := base
+	for i := 0; i < 2; i++ {
+		if ok, _, _ := s.Throttle(ctx, "k", rule, now); !ok {
+			t.Fatalf("attempt %d refused within the free allowance", i+1)
+		}
+	}
+	// The third is allowed but sets a 1 s block; the next waits for it.
+	if ok, _, _ := s.Throttle(ctx, "k", rule, now); !ok {
+		t.Fatal("third attempt refused")
+	}
+	ok, wait, err := s.Throttle(ctx, "k", rule, now.Add(500*time.Millisecond))
+	if err != nil || ok || wait != 500*time.Millisecond {
+		t.Fatalf("blocked attempt = %v, %v, %v; want refused with 500ms to wait", ok, wait, err)
+	}
+	// The block doubles per failure and stops at Max: never a permanent lockout.
+	now = now.Add(time.Hour - time.Second)
+	var lastWait time.Duration
+	for i := 0; i < 20; i++ {
+		now = now.Add(9 * time.Second)
+		ok, _, err := s.Throttle(ctx, "k", rule, now)
+		if err != nil || !ok {
+			t.Fatalf("attempt after the longest block refused: %v %v", ok, err)
+		}
+		_, lastWait, _ = s.Throttle(ctx, "k", rule, now)
+	}
+	if lastWait != rule.Max {
+		t.Fatalf("block = %v, want capped at %v", lastWait, rule.Max)
+	}
+	// After a quiet Window the count starts over.
+	now = now.Add(2 * time.Hour)
+	if ok, _, _ := s.Throttle(ctx, "k", rule, now); !ok {
+		t.Fatal("attempt after a quiet window refused")
+	}
+	if st, _ := s.ThrottleState(ctx, "k"); st.Failures != 1 {
+		t.Fatalf("failures after a quiet window = %d, want 1", st.Failures)
+	}
+}
