@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-dev/vigil/service"
 	"github.com/vigil-dev/vigil/sqlstore"
 	"github.com/vigil-dev/vigil/sqlstore/sqltest"
+	"github.com/vigil-dev/vigil/storecache"
 )
 
 // env is a full vigil server on 127.0.0.1:0 over a real database, with mail
@@ -65,14 +66,15 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: logLevel(t)}))
 	reg := prometheus.NewRegistry()
 	sc := service.DefaultConfig()
 	hc := httpapi.Config{LogRequests: true}
 	for _, o := range opts {
 		o(&sc, &hc)
 	}
-	e.Service, err = service.New(sc, service.Deps{Store: db, Hasher: hasher, Mail: sender,
+	// The production wiring: the read cache in front of the database.
+	e.Service, err = service.New(sc, service.Deps{Store: storecache.New(db), Hasher: hasher, Mail: sender,
 		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
@@ -309,4 +311,13 @@ func (e *env) checkNoLeaks() {
 			}
 		}
 	}
+}
+
+// logLevel is debug in tests, info in benchmarks (whose request logs would
+// measure the test's log buffer).
+func logLevel(t testing.TB) slog.Level {
+	if _, ok := t.(*testing.B); ok {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/service"
 	"github.com/vigil-dev/vigil/sqlstore"
+	"github.com/vigil-dev/vigil/storecache"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -74,7 +75,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
 	svc, err := service.New(sc, service.Deps{
-		Store: db, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
+		Store: storecache.New(db), Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,268 @@
+// Package storecache puts a short-lived read cache in front of a
+// vigil.Store for the two reads every authenticated request makes: the
+// session behind a token and the account it belongs to.
+//
+// Writes made through the cache invalidate what they touch at once, so on
+// one instance a revoked session or a changed account is seen by the very
+// next request. Writes made elsewhere (another instance on the same
+// PostgreSQL, or an operator's command on the database) are seen once the
+// entry's TTL has passed: that TTL (default one second) is the bound on
+// cross-instance staleness.
+package storecache
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-dev/vigil"
+)
+
+// DefaultTTL is how long an entry is trusted without asking the store.
+const DefaultTTL = time.Second
+
+// maxEntries bounds each cache; past it, expired entries are swept and, if
+// that is not enough, the shard is emptied.
+const maxEntries = 1 << 16
+
+const shards = 32
+
+// Store is a vigil.Store with a read cache. Create it with New.
+type Store struct {
+	vigil.Store
+	ttl  time.Duration
+	now  func() time.Time
+	seed maphash.Seed
+	// epoch counts invalidations. A value read from the store is cached
+	// only if no invalidation happened while it was read, so a read racing
+	// a revocation cannot put the pre-revocation row back.
+	epoch atomic.Uint64
+
+	sessions [shards]shard[vigil.TokenHash, *vigil.Session]
+	// sessionIDs finds a cached session's token hash from its id, so
+	// invalidation by id costs one lookup.
+	sessionIDs [shards]shard[string, vigil.TokenHash]
+	accounts [shards]shard[string, *vigil.Account]
+	// byName maps usernames and emails to account ids; ids never change.
+	byName [shards]shard[string, string]
+}
+
+type entry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+type shard[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]entry[V]
+	_  [40]byte // keep shards on separate cache lines
+}
+
+func (s *shard[K, V]) get(k K, now time.Time) (V, bool) {
+	s.mu.Lock()
+	e, ok := s.m[k]
+	s.mu.Unlock()
+	if !ok || !now.Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (s *shard[K, V]) put(k K, v V, expires, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[K]entry[V])
+	}
+	if len(s.m) >= maxEntries/shards {
+		for k, e := range s.m {
+			if !now.Before(e.expires) {
+				delete(s.m, k)
+			}
+		}
+		if len(s.m) >= maxEntries/shards {
+			clear(s.m)
+		}
+	}
+	s.m[k] = entry[V]{v: v, expires: expires}
+}
+
+func (s *shard[K, V]) delKey(k K) {
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTTL sets how long entries are trusted.
+func WithTTL(d time.Duration) Option { return func(s *Store) { s.ttl = d } }
+
+// WithClock sets the clock used for expiry.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New wraps st.
+func New(st vigil.Store, opts ...Option) *Store {
+	s := &Store{Store: st, ttl: DefaultTTL, now: time.Now, seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Store) sessionShard(h vigil.TokenHash) *shard[vigil.TokenHash, *vigil.Session] {
+	return &s.sessions[h[0]%shards]
+}
+
+func (s *Store) accountShard(id string) *shard[string, *vigil.Account] {
+	return &s.accounts[maphash.String(s.seed, id)%shards]
+}
+
+func (s *Store) nameShard(n string) *shard[string, string] {
+	return &s.byName[maphash.String(s.seed, n)%shards]
+}
+
+// SessionByTokenHash implements vigil.Store. The caller gets a copy it may
+// keep.
+func (s *Store) SessionByTokenHash(ctx context.Context, h vigil.TokenHash) (*vigil.Session, error) {
+	now := s.now()
+	if v, ok := s.sessionShard(h).get(h, now); ok {
+		c := *v
+		return &c, nil
+	}
+	epoch := s.epoch.Load()
+	v, err := s.Store.SessionByTokenHash(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if s.epoch.Load() != epoch {
+		return v, nil
+	}
+	c := *v
+	s.sessionIDShard(v.ID).put(v.ID, h, now.Add(s.ttl), now)
+	s.sessionShard(h).put(h, &c, now.Add(s.ttl), now)
+	return v, nil
+}
+
+// TouchSession implements vigil.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	err := s.Store.TouchSession(ctx, id, at)
+	s.forgetSession(id)
+	return err
+}
+
+// RevokeSession implements vigil.Store.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	s.forgetSession(id)
+	err := s.Store.RevokeSession(ctx, id, at)
+	s.forgetSession(id)
+	return err
+}
+
+func (s *Store) forgetSession(id string) {
+	s.epoch.Add(1)
+	ids := s.sessionIDShard(id)
+	ids.mu.Lock()
+	e, ok := ids.m[id]
+	delete(ids.m, id)
+	ids.mu.Unlock()
+	if ok {
+		s.sessionShard(e.v).delKey(e.v)
+	}
+}
+
+func (s *Store) sessionIDShard(id string) *shard[string, vigil.TokenHash] {
+	return &s.sessionIDs[maphash.String(s.seed, id)%shards]
+}
+
+// AccountByID implements vigil.Store.
+func (s *Store) AccountByID(ctx context.Context, id string) (*vigil.Account, error) {
+	now := s.now()
+	if v, ok := s.accountShard(id).get(id, now); ok {
+		return copyAccount(v), nil
+	}
+	epoch := s.epoch.Load()
+	v, err := s.Store.AccountByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.epoch.Load() != epoch {
+		return v, nil
+	}
+	s.accountShard(id).put(id, copyAccount(v), now.Add(s.ttl), now)
+	return v, nil
+}
+
+// AccountByUsername implements vigil.Store.
+func (s *Store) AccountByUsername(ctx context.Context, username string) (*vigil.Account, error) {
+	return s.byNameLookup(ctx, "u:"+username, func() (*vigil.Account, error) { return s.Store.AccountByUsername(ctx, username) })
+}
+
+// AccountByEmail implements vigil.Store.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (*vigil.Account, error) {
+	return s.byNameLookup(ctx, "e:"+email, func() (*vigil.Account, error) { return s.Store.AccountByEmail(ctx, email) })
+}
+
+func (s *Store) byNameLookup(ctx context.Context, key string, load func() (*vigil.Account, error)) (*vigil.Account, error) {
+	now := s.now()
+	if id, ok := s.nameShard(key).get(key, now); ok {
+		if v, ok := s.accountShard(id).get(id, now); ok {
+			return copyAccount(v), nil
+		}
+	}
+	epoch := s.epoch.Load()
+	v, err := load()
+	if err != nil {
+		return nil, err
+	}
+	if s.epoch.Load() != epoch {
+		return v, nil
+	}
+	s.nameShard(key).put(key, v.ID, now.Add(s.ttl), now)
+	s.accountShard(v.ID).put(v.ID, copyAccount(v), now.Add(s.ttl), now)
+	return v, nil
+}
+
+func copyAccount(a *vigil.Account) *vigil.Account {
+	c := *a
+	c.Roles = append([]string(nil), a.Roles...)
+	return &c
+}
+
+func (s *Store) forgetAccount(id string) {
+	s.epoch.Add(1)
+	s.accountShard(id).delKey(id)
+}
+
+// CreateSession implements vigil.Store; it changes the account's last
+// login time.
+func (s *Store) CreateSession(ctx context.Context, sess *vigil.Session) error {
+	err := s.Store.CreateSession(ctx, sess)
+	s.forgetAccount(sess.AccountID)
+	return err
+}
+
+// SetPasswordHash implements vigil.Store.
+func (s *Store) SetPasswordHash(ctx context.Context, id string, h vigil.PasswordHash) error {
+	err := s.Store.SetPasswordHash(ctx, id, h)
+	s.forgetAccount(id)
+	return err
+}
+
+// SetDisplayName implements vigil.Store.
+func (s *Store) SetDisplayName(ctx context.Context, id, name string) error {
+	err := s.Store.SetDisplayName(ctx, id, name)
+	s.forgetAccount(id)
+	return err
+}
+
+// SetRoles implements vigil.Store.
+func (s *Store) SetRoles(ctx context.Context, id string, roles []string) error {
+	err := s.Store.SetRoles(ctx, id, roles)
+	s.forgetAccount(id)
+	return err
+}
