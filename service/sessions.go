@@ -200,16 +200,23 @@ func (s *Service) Logout(ctx context.Context) error {
 // Roles returns the roles of the caller's account; access policies that
 // need a role call it, so ordinary requests do not pay for it.
 func (s *Service) Roles(ctx context.Context) ([]string, error) {
+	acct, err := s.actorAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return acct.Roles, nil
+}
+
+// actorAccount returns the caller's account. A caller whose account is
+// gone is no caller: EUNAUTHENTICATED.
+func (s *Service) actorAccount(ctx context.Context) (*vigil.Account, error) {
 	a := vigil.ActorFromContext(ctx)
 	if a == nil {
 		return nil, vigil.ErrUnauthenticated
 	}
 	acct, err := s.store.AccountByID(ctx, a.AccountID)
-	if err != nil {
-		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-			return nil, vigil.ErrUnauthenticated
-		}
-		return nil, err
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil, vigil.ErrUnauthenticated
 	}
-	return acct.Roles, nil
+	return acct, err
 }

@@ -71,15 +71,8 @@ func (s *Service) lookup(ctx context.Context, id string, get func() (*vigil.Acco
 // Me returns the caller's own private view. EUNAUTHENTICATED without a
 // caller.
 func (s *Service) Me(ctx context.Context) (*vigil.PrivateProfile, error) {
-	a := vigil.ActorFromContext(ctx)
-	if a == nil {
-		return nil, vigil.ErrUnauthenticated
-	}
-	acct, err := s.store.AccountByID(ctx, a.AccountID)
+	acct, err := s.actorAccount(ctx)
 	if err != nil {
-		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-			return nil, vigil.ErrUnauthenticated
-		}
 		return nil, err
 	}
 	p := acct.Private()
