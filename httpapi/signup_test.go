@@ -48,6 +48,11 @@ func TestSignupDoesNotRevealRegisteredAddresses(t *testing.T) {
 		if !strings.Contains(notice.Text, "never asks for your password") {
 			t.Fatal("notice lacks the anti-phishing line")
 		}
+		// Public metrics count both answers alike.
+		m := string(e.do("GET", "/metrics", "", nil).expect(t, http.StatusOK).Body)
+		if !strings.Contains(m, `vigil_signups_total{result="accepted"} 3`) || strings.Contains(m, "registered") {
+			t.Fatalf("sign-up metrics tell registered addresses apart:\n%s", grepLines(m, "vigil_signups_total"))
+		}
 		// Alice's account is untouched: her password still works, the
 		// intruder's does not.
 		e.login(alice.Email, alice.Password)
@@ -151,4 +156,14 @@ func TestSignupMailFloodCapped(t *testing.T) {
 	if n := len(mails(t, e)); n != limit {
 		t.Fatalf("%d mails reached the victim, want the cap of %d", n, limit)
 	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
