@@ -221,6 +221,10 @@ type Store interface {
 	ThrottleState(ctx context.Context, key string) (ThrottleState, error)
 	// ResetThrottle forgets the failures counted under key.
 	ResetThrottle(ctx context.Context, key string) error
+	// RefundThrottle takes back one attempt counted under key (never below
+	// zero), for an attempt that turned out to succeed. A block already set
+	// stays.
+	RefundThrottle(ctx context.Context, key string) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -250,3 +250,17 @@ func TestLoginTimingComparable(t *testing.T) {
 		t.Fatalf("median sign-in time: known account %v, unknown %v (ratio %.2f)", known, unknown, ratio)
 	}
 }
+
+// Successful sign-ins never count against their source: an office behind
+// one address signs in all day.
+func TestSuccessesDoNotThrottleASource(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	a := e.signup("alice")
+	for i := 0; i < e.Service.Config().ThrottleSource.Free*2; i++ {
+		e.login(a.Username, a.Password)
+	}
+	st, err := e.Store.ThrottleState(t.Context(), "login-src:127.0.0.1")
+	if err != nil || st.Failures != 0 {
+		t.Fatalf("source counter after only successes = %d (%v)", st.Failures, err)
+	}
+}

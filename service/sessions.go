@@ -101,12 +101,16 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 		s.log.InfoContext(ctx, "sign-in failed", "account_id", acct.ID, "ip", client.IP)
 		return nil, ErrBadCredentials
 	}
-	// Proven: forget this account's failures. The per-source count is kept,
-	// so one good account cannot launder a source's failures on others.
+	// Proven: forget this account's failures. The source gets back only
+	// this attempt, so successes never count against a shared address, yet
+	// one good account cannot launder a source's failures on others.
 	for _, k := range keys[1:] {
 		if err := s.store.ResetThrottle(ctx, k.key); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.store.RefundThrottle(ctx, keys[0].key); err != nil {
+		return nil, err
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, pw); err == nil {

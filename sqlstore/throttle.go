@@ -60,3 +60,9 @@ func (db *DB) ResetThrottle(ctx context.Context, key string) error {
 	_, err := db.exec(ctx, `DELETE FROM throttles WHERE key = ?`, key)
 	return err
 }
+
+// RefundThrottle implements vigil.Store.
+func (db *DB) RefundThrottle(ctx context.Context, key string) error {
+	_, err := db.exec(ctx, `UPDATE throttles SET failures = failures - 1 WHERE key = ? AND failures > 0`, key)
+	return err
+}

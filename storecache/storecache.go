@@ -44,7 +44,7 @@ type Store struct {
 	// sessionIDs finds a cached session's token hash from its id, so
 	// invalidation by id costs one lookup.
 	sessionIDs [shards]shard[string, vigil.TokenHash]
-	accounts [shards]shard[string, *vigil.Account]
+	accounts   [shards]shard[string, *vigil.Account]
 	// byName maps usernames and emails to account ids; ids never change.
 	byName [shards]shard[string, string]
 }

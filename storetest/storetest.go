@@ -339,6 +339,17 @@ func testThrottleParallel(t *testing.T, s vigil.Store) {
 	if allowed != rule.Free {
 		t.Fatalf("%d attempts went ahead at one instant, want exactly %d", allowed, rule.Free)
 	}
+	for i := 0; i < 3; i++ {
+		if err := s.RefundThrottle(ctx, "acct:x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := s.ThrottleState(ctx, "acct:x"); st.Failures != n-3 {
+		t.Fatalf("after 3 refunds: %d failures, want %d", st.Failures, n-3)
+	}
+	if err := s.RefundThrottle(ctx, "never-seen"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.ResetThrottle(ctx, "acct:x"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/password"
+	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/service"
 )
 
@@ -105,14 +107,26 @@ func (c *Config) Validate() error {
 	if c.PasswordMinLength < 8 || c.PasswordMinLength > 64 {
 		return bad("password-min-length", "must be from 8 to 64")
 	}
+	if c.Argon2Memory < password.MinMemory || c.Argon2Memory > password.MaxMemory {
+		return bad("argon2-memory", fmt.Sprintf("must be from %d to %d KiB", password.MinMemory, password.MaxMemory))
+	}
+	if c.Argon2Iterations < password.MinIterations || c.Argon2Iterations > password.MaxIterations {
+		return bad("argon2-iterations", fmt.Sprintf("must be from %d to %d", password.MinIterations, password.MaxIterations))
+	}
+	if c.Argon2Parallelism < password.MinParallelism || c.Argon2Parallelism > password.MaxParallelism {
+		return bad("argon2-parallelism", fmt.Sprintf("must be from %d to %d", password.MinParallelism, password.MaxParallelism))
+	}
 	if err := c.argon2Params().Validate(); err != nil {
 		return bad("argon2-memory", err.Error())
 	}
 	if c.SessionIdle < time.Minute || c.SessionLifetime < c.SessionIdle {
 		return bad("session-idle", "must be at least 1m and at most --session-lifetime")
 	}
-	if c.LookupRate <= 0 || c.LookupBurst < 1 {
-		return bad("lookup-rate", "rate and burst must be positive")
+	if c.LookupBurst < 1 {
+		return bad("lookup-burst", "must be at least 1")
+	}
+	if err := (ratelimit.Limit{Rate: c.LookupRate, Burst: c.LookupBurst}).Validate(); err != nil {
+		return bad("lookup-rate", vigil.ErrorMessage(err))
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		return bad("trusted-proxies", err.Error())
@@ -204,7 +218,10 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, sec
 		f.Usage += ")"
 	})
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
