@@ -208,14 +208,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusOK
 		}
 		d := time.Since(start)
-		s.duration.WithLabelValues(route, strconv.Itoa(code)).Observe(d.Seconds())
+		s.duration.WithLabelValues(route, statusText(code)).Observe(d.Seconds())
 		level := slog.LevelDebug
 		if s.cfg.LogRequests || code >= 500 {
 			level = slog.LevelInfo
 		}
-		// The path only: query strings may carry tokens (reset links).
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path,
-			"status", code, "duration_ms", float64(d.Microseconds())/1000, "ip", ip)
+		// Checked first: building the attributes costs allocations on the
+		// hot path even when the line is then dropped.
+		if s.log.Enabled(r.Context(), level) {
+			// The path only: query strings may carry tokens (reset links).
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path,
+				"status", code, "duration_ms", float64(d.Microseconds())/1000, "ip", ip)
+		}
 	}()
 
 	h := sw.Header()
@@ -321,3 +325,19 @@ var securityHeaders = map[string][]string{
 }
 
 var hsts = []string{"max-age=63072000; includeSubDomains"}
+
+// statusTexts holds the label of each status code, so the metrics label
+// costs no allocation.
+var statusTexts = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusText(code int) string {
+	if code >= 0 && code < len(statusTexts) {
+		return statusTexts[code]
+	}
+	return strconv.Itoa(code)
+}

@@ -601,29 +601,34 @@ func (b *bench) call(ctx context.Context, hc *http.Client, method, path, token, 
 // lookups measures authenticated GET /v1/users/{id} at concurrency c: worker
 // w acts as account w mod N and looks up random other accounts.
 func (b *bench) lookups(ctx context.Context, c int) (benchPhase, error) {
-	hc := b.client(c)
-	defer hc.CloseIdleConnections()
+	u, err := url.Parse(b.base)
+	if err != nil {
+		return benchPhase{}, err
+	}
+	var conns []*rawConn
+	defer func() {
+		for _, rc := range conns {
+			rc.close()
+		}
+	}()
 	return b.phase(ctx, c, 50000, func(ctx context.Context, w int) (func() (int, error), error) {
 		me := w % len(b.accts)
-		auth := []string{"Bearer " + b.accts[me].Token}
-		ua := []string{"vigil-bench/" + version()}
-		// One request per target, reused: a request may be sent again once
-		// the body of its answer is closed.
-		reqs := make([]*http.Request, 0, len(b.accts)-1)
+		headers := map[string]string{"Authorization": "Bearer " + b.accts[me].Token, "User-Agent": "vigil-bench/" + version()}
+		// One prebuilt request per target; each worker keeps one connection.
+		reqs := make([][]byte, 0, len(b.accts)-1)
 		for i, a := range b.accts {
 			if i == me {
 				continue
 			}
-			req, err := http.NewRequestWithContext(ctx, "GET", b.base+"/v1/users/"+url.PathEscape(a.ID), nil)
-			if err != nil {
-				return nil, err
-			}
-			req.Header["Authorization"] = auth
-			req.Header["User-Agent"] = ua
-			reqs = append(reqs, req)
+			reqs = append(reqs, rawRequest(u.Host, "/v1/users/"+url.PathEscape(a.ID), headers))
 		}
+		rc, err := b.newRawConn()
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, rc)
 		return func() (int, error) {
-			return send(hc, reqs[mrand.IntN(len(reqs))])
+			return rc.do(ctx, reqs[mrand.IntN(len(reqs))])
 		}, nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -40,6 +41,7 @@ type Config struct {
 	LookupRate      float64 // lookups of other users per second, per caller
 	LookupBurst     int
 
+	DebugListen     string // loopback address for net/http/pprof; empty: off
 	TrustedProxies  string // comma-separated CIDRs
 	LogLevel        string
 	LogFormat       string
@@ -128,6 +130,13 @@ func (c *Config) Validate() error {
 	if err := (ratelimit.Limit{Rate: c.LookupRate, Burst: c.LookupBurst}).Validate(); err != nil {
 		return bad("lookup-rate", vigil.ErrorMessage(err))
 	}
+	if c.DebugListen != "" {
+		host, _, err := net.SplitHostPort(c.DebugListen)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil || !ip.IsLoopback() {
+			return bad("debug-listen", "must be a loopback host:port such as 127.0.0.1:6060: profiles are not for the network")
+		}
+	}
 	if _, err := c.trustedProxies(); err != nil {
 		return bad("trusted-proxies", err.Error())
 	}
@@ -189,6 +198,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "a session ends this long after sign-in")
 	fs.Float64Var(&c.LookupRate, "lookup-rate", c.LookupRate, "user lookups of others per second allowed per caller, after the burst")
 	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
+	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address (host:port) serving Go profiles at /debug/pprof/; empty: off")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `"json" or "text"`)

@@ -47,6 +47,7 @@ var twinSamples = map[string][2]string{
 	"session-lifetime":    {"72h0m0s", "96h0m0s"},
 	"lookup-rate":         {"5", "7.5"},
 	"lookup-burst":        {"10", "20"},
+	"debug-listen":        {"127.0.0.1:6061", "[::1]:6062"},
 	"trusted-proxies":     {"10.0.0.0/8", "192.168.0.0/16,172.16.0.0/12"},
 	"log-level":           {"debug", "warn"},
 	"log-format":          {"text", "json"},
@@ -235,6 +236,7 @@ func TestServeInvalidSettings(t *testing.T) {
 		{name: "log-format", args: []string{"--log-format", "xml"}, want: "log-format"},
 		{name: "log-format from env", env: map[string]string{"VIGIL_LOG_FORMAT": "xml"}, want: "log-format"},
 		{name: "log-level", args: []string{"--log-level", "trace"}, want: "log-level"},
+		{name: "debug-listen not loopback", args: []string{"--debug-listen", "0.0.0.0:6060"}, want: "debug-listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

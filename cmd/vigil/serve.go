@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -105,6 +106,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go sweep(ctx, svc, logger)
+	if cfg.DebugListen != "" {
+		dbg, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.DebugListen, err)
+		}
+		dsrv := &http.Server{Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second}
+		defer dsrv.Close()
+		go func() { _ = dsrv.Serve(dbg) }()
+		logger.Info("profiles served", "addr", dbg.Addr().String())
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -170,4 +181,16 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+// debugMux serves net/http/pprof, on its own listener so that profiles are
+// never reachable through the API address.
+func debugMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
