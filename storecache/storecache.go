@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/vigil-dev/vigil"
 )
 
@@ -39,6 +41,11 @@ type Store struct {
 	// only if no invalidation happened while it was read, so a read racing
 	// a revocation cannot put the pre-revocation row back.
 	epoch atomic.Uint64
+	// loads collapses concurrent misses of one key into one store read, so
+	// an entry expiring under load costs one query, not one per request.
+	// The read runs without the first caller's cancellation, which would
+	// otherwise fail every caller waiting on it.
+	loads singleflight.Group
 
 	sessions [shards]shard[vigil.TokenHash, *vigil.Session]
 	// sessionIDs finds a cached session's token hash from its id, so
@@ -134,18 +141,24 @@ func (s *Store) SessionByTokenHash(ctx context.Context, h vigil.TokenHash) (*vig
 		c := *v
 		return &c, nil
 	}
-	epoch := s.epoch.Load()
-	v, err := s.Store.SessionByTokenHash(ctx, h)
+	r, err, _ := s.loads.Do("s:"+string(h[:]), func() (any, error) {
+		epoch := s.epoch.Load()
+		v, err := s.Store.SessionByTokenHash(context.WithoutCancel(ctx), h)
+		if err != nil {
+			return nil, err
+		}
+		if s.epoch.Load() == epoch {
+			c := *v
+			s.sessionIDShard(v.ID).put(v.ID, h, now.Add(s.ttl), now)
+			s.sessionShard(h).put(h, &c, now.Add(s.ttl), now)
+		}
+		return v, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if s.epoch.Load() != epoch {
-		return v, nil
-	}
-	c := *v
-	s.sessionIDShard(v.ID).put(v.ID, h, now.Add(s.ttl), now)
-	s.sessionShard(h).put(h, &c, now.Add(s.ttl), now)
-	return v, nil
+	c := *r.(*vigil.Session)
+	return &c, nil
 }
 
 // TouchSession implements vigil.Store.
@@ -185,16 +198,21 @@ func (s *Store) AccountByID(ctx context.Context, id string) (*vigil.Account, err
 	if v, ok := s.accountShard(id).get(id, now); ok {
 		return copyAccount(v), nil
 	}
-	epoch := s.epoch.Load()
-	v, err := s.Store.AccountByID(ctx, id)
+	r, err, _ := s.loads.Do("a:"+id, func() (any, error) {
+		epoch := s.epoch.Load()
+		v, err := s.Store.AccountByID(context.WithoutCancel(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		if s.epoch.Load() == epoch {
+			s.accountShard(id).put(id, copyAccount(v), now.Add(s.ttl), now)
+		}
+		return v, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if s.epoch.Load() != epoch {
-		return v, nil
-	}
-	s.accountShard(id).put(id, copyAccount(v), now.Add(s.ttl), now)
-	return v, nil
+	return copyAccount(r.(*vigil.Account)), nil
 }
 
 // AccountByUsername implements vigil.Store.
