@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -263,4 +264,30 @@ func TestSuccessesDoNotThrottleASource(t *testing.T) {
 	if err != nil || st.Failures != 0 {
 		t.Fatalf("source counter after only successes = %d (%v)", st.Failures, err)
 	}
+}
+
+// When the configured argon2id parameters change, a sign-in re-hashes the
+// password with the new ones, and the password keeps working.
+func TestRehashOnLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		db := sqltest.Open(t, backend)
+		old, _ := password.NewHasher(password.TestParams())
+		e1 := newEnvWith(t, db, old)
+		a := e1.signup("alice")
+		before, _ := db.RawQuery(t.Context(), "SELECT password_hash FROM accounts")
+		if len(before) != 1 || !strings.Contains(before[0], "m=64,t=1,p=1") {
+			t.Fatalf("stored hash before: %q", before)
+		}
+		p := password.TestParams()
+		p.Memory, p.Iterations = 128, 2
+		stronger, _ := password.NewHasher(p)
+		e2 := newEnvWith(t, db, stronger)
+		e2.login(a.Username, a.Password)
+		after, _ := db.RawQuery(t.Context(), "SELECT password_hash FROM accounts")
+		if len(after) != 1 || !strings.Contains(after[0], "m=128,t=2,p=1") {
+			t.Fatal("password not re-hashed with the new parameters")
+		}
+		e2.login(a.Username, a.Password)
+		e1.login(a.Username, a.Password) // old-parameter servers still verify it
+	})
 }
