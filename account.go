@@ -88,9 +88,22 @@ type Session struct {
 	LastSeenAt  time.Time
 	ExpiresAt   time.Time // absolute expiry
 	RevokedAt   time.Time // zero while valid
+	ReauthAt    time.Time // when the holder last proved the password: sign-in or re-authentication
 	IP          string
 	UserAgent   string
 	DeviceLabel string
+}
+
+// SessionView is what the owner sees of one of their sessions. It holds no
+// credential.
+type SessionView struct {
+	ID          string    `json:"id"`
+	DeviceLabel string    `json:"device_label"`
+	UserAgent   string    `json:"user_agent"`
+	IP          string    `json:"ip"`
+	CreatedAt   time.Time `json:"created_at"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+	Current     bool      `json:"current"`
 }
 
 // Login attempt results.
@@ -207,6 +220,16 @@ type Store interface {
 	// RevokeSession marks a session revoked at the given time. Revoking a
 	// revoked session changes nothing.
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// SessionsByAccount returns the account's sessions that are not
+	// revoked and not past their absolute expiry at now, newest first.
+	SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]*Session, error)
+	// RevokeAccountSessions revokes every session of the account that is
+	// not revoked yet, except the one with id except (may be ""), and
+	// reports how many it revoked.
+	RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error)
+	// SetSessionReauth records that the session's holder re-authenticated
+	// at the given time.
+	SetSessionReauth(ctx context.Context, id string, at time.Time) error
 
 	// AddLoginAttempt records a sign-in attempt.
 	AddLoginAttempt(ctx context.Context, a *LoginAttempt) error

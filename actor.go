@@ -13,6 +13,7 @@ const (
 type Actor struct {
 	AccountID string
 	SessionID string
+	TokenHash TokenHash // of the credential that authenticated the request
 	Roles     []string
 	IP        string
 	UserAgent string

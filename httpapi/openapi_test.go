@@ -736,6 +736,19 @@ func TestOpenAPILiveResponses(t *testing.T) {
 			t.Errorf("throttled sign-in: Retry-After = %q, want 60 (the block of the first failure past the free ones)", got)
 		}
 
+		// Sessions: list, end one, re-authenticate, log out everywhere.
+		extra, _ := c.login(bob.Username, bob.Password)
+		sessions := c.do("GET", "/v1/me/sessions", extra, nil).expect(t, http.StatusOK).JSON(t)["items"].([]any)
+		c.do("DELETE", "/v1/me/sessions/"+bob.SessionID, extra, nil).expect(t, http.StatusNoContent)
+		c.do("DELETE", "/v1/me/sessions/"+bob.SessionID, extra, nil).expect(t, http.StatusNotFound)
+		if len(sessions) != 2 {
+			t.Errorf("bob has %d sessions, want 2", len(sessions))
+		}
+		e.Clock.Advance(e.Service.Config().ReauthWindow + time.Second)
+		c.do("POST", "/v1/me/sessions/revoke-all", extra, map[string]bool{"include_current": false}).expect(t, http.StatusForbidden)
+		c.do("POST", "/v1/sessions/current/reauth", extra, map[string]string{"password": bob.Password}).expect(t, http.StatusNoContent)
+		c.do("POST", "/v1/me/sessions/revoke-all", extra, map[string]bool{"include_current": true}).expect(t, http.StatusOK)
+
 		// 503: a server whose database is down, and one whose mail is.
 		down, err := httpapi.NewServer(httpapi.Config{}, httpapi.Deps{Service: e.Service,
 			Ready: func(context.Context) error { return errors.New("database down") }})

@@ -66,6 +66,7 @@ func (s *Server) Routes() []Route {
 
 		{Pattern: "POST /v1/sessions", Policy: PolicyPublic, Handler: s.login, Request: loginRequest{}, Response: loginResponse{}},
 		{Pattern: "DELETE /v1/sessions/current", Policy: PolicyOwner, Handler: s.logout},
+		{Pattern: "POST /v1/sessions/current/reauth", Policy: PolicyOwner, Handler: s.reauth, Request: reauthRequest{}},
 
 		{Pattern: "GET /v1/users/{id}", Policy: PolicyAuthenticated, Handler: s.getUser, Response: userResponse{}},
 		{Pattern: "GET /v1/users", Policy: PolicyAuthenticated, Handler: s.findUser, Response: userResponse{}},
@@ -73,6 +74,9 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me", Policy: PolicyOwner, Handler: s.me, Response: vigil.PrivateProfile{}},
 		{Pattern: "PATCH /v1/me", Policy: PolicyOwner, Handler: s.updateMe, Request: updateMeRequest{}, Response: vigil.PrivateProfile{}},
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
+		{Pattern: "GET /v1/me/sessions", Policy: PolicyOwner, Handler: s.listSessions, Response: sessionsResponse{}},
+		{Pattern: "DELETE /v1/me/sessions/{id}", Policy: PolicyOwner, Handler: s.revokeSession},
+		{Pattern: "POST /v1/me/sessions/revoke-all", Policy: PolicyOwner, Handler: s.revokeAll, Request: revokeAllRequest{}, Response: revokeAllResponse{}},
 	}
 }
 

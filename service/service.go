@@ -33,6 +33,9 @@ type Config struct {
 	SessionIdle     time.Duration // a session unused this long is over
 	SessionLifetime time.Duration // a session is over this long after sign-in, used or not
 	TouchInterval   time.Duration // last-seen is written at most this often per session
+	// ReauthWindow is how recent a password proof must be for sensitive
+	// actions (revoke-all, and later password, email, phone and 2FA changes).
+	ReauthWindow time.Duration
 
 	// LookupLimit caps how fast one caller may look up other users.
 	LookupLimit ratelimit.Limit
@@ -62,6 +65,7 @@ func DefaultConfig() Config {
 		SessionIdle:           24 * time.Hour,
 		SessionLifetime:       14 * 24 * time.Hour,
 		TouchInterval:         time.Minute,
+		ReauthWindow:          10 * time.Minute,
 		LookupLimit:           ratelimit.Limit{Rate: 1, Burst: 60},           // 60 at once, then 1/s
 		SignupLimit:           ratelimit.Limit{Rate: 20.0 / 3600, Burst: 20}, // 20 an hour per source
 		SignupMailLimit:       ratelimit.Limit{Rate: 5.0 / 3600, Burst: 5},   // 5 an hour per address

@@ -122,7 +122,7 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 	now := s.now()
 	tok := vigil.NewToken()
 	sess := &vigil.Session{
-		ID: vigil.NewID(), AccountID: acct.ID, TokenHash: tok.Hash(), CreatedAt: now, LastSeenAt: now,
+		ID: vigil.NewID(), AccountID: acct.ID, TokenHash: tok.Hash(), CreatedAt: now, LastSeenAt: now, ReauthAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionLifetime), IP: client.IP, UserAgent: client.UserAgent,
 		DeviceLabel: attempt.DeviceLabel,
 	}
@@ -169,7 +169,7 @@ func (s *Service) Authenticate(ctx context.Context, tok vigil.Token) (*vigil.Act
 		}
 	}
 	c := vigil.ClientFromContext(ctx)
-	return &vigil.Actor{AccountID: sess.AccountID, SessionID: sess.ID, IP: c.IP, UserAgent: c.UserAgent}, nil
+	return &vigil.Actor{AccountID: sess.AccountID, SessionID: sess.ID, TokenHash: sess.TokenHash, IP: c.IP, UserAgent: c.UserAgent}, nil
 }
 
 // wellFormedToken reports whether t looks like a token from vigil.NewToken:

@@ -10,10 +10,10 @@ import (
 // CreateSession implements vigil.Store.
 func (db *DB) CreateSession(ctx context.Context, s *vigil.Session) error {
 	return db.tx(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent, device_label)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.AccountID, s.TokenHash.Bytes(), micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt),
-			micros(s.RevokedAt), s.IP, s.UserAgent, s.DeviceLabel)
+			micros(s.RevokedAt), micros(s.ReauthAt), s.IP, s.UserAgent, s.DeviceLabel)
 		if err != nil {
 			if isUnique(err) {
 				return vigil.Errorf(vigil.ECONFLICT, "session already exists")
@@ -33,20 +33,61 @@ func (db *DB) CreateSession(ctx context.Context, s *vigil.Session) error {
 	})
 }
 
+const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label`
+
+func scanSession(r interface{ Scan(...any) error }) (*vigil.Session, error) {
+	var s vigil.Session
+	var hash []byte
+	var created, seen, expires, revoked, reauth int64
+	if err := r.Scan(&s.ID, &s.AccountID, &hash, &created, &seen, &expires, &revoked, &reauth, &s.IP, &s.UserAgent, &s.DeviceLabel); err != nil {
+		return nil, err
+	}
+	copy(s.TokenHash[:], hash)
+	s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(seen)
+	s.ExpiresAt, s.RevokedAt, s.ReauthAt = fromMicros(expires), fromMicros(revoked), fromMicros(reauth)
+	return &s, nil
+}
+
 // SessionByTokenHash implements vigil.Store.
 func (db *DB) SessionByTokenHash(ctx context.Context, h vigil.TokenHash) (*vigil.Session, error) {
-	var s vigil.Session
-	var created, seen, expires, revoked int64
-	err := db.queryRow(ctx, `SELECT id, account_id, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent, device_label
-		FROM sessions WHERE token_hash = ?`, h.Bytes()).
-		Scan(&s.ID, &s.AccountID, &created, &seen, &expires, &revoked, &s.IP, &s.UserAgent, &s.DeviceLabel)
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, h.Bytes()))
+	return s, notFound(err, "session")
+}
+
+// SessionsByAccount implements vigil.Store.
+func (db *DB) SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]*vigil.Session, error) {
+	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE account_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT 1000`,
+		accountID, micros(now))
 	if err != nil {
-		return nil, notFound(err, "session")
+		return nil, err
 	}
-	s.TokenHash = h
-	s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(seen)
-	s.ExpiresAt, s.RevokedAt = fromMicros(expires), fromMicros(revoked)
-	return &s, nil
+	defer rows.Close()
+	var out []*vigil.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAccountSessions implements vigil.Store.
+func (db *DB) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0 AND id <> ?`,
+		micros(at), accountID, except)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// SetSessionReauth implements vigil.Store.
+func (db *DB) SetSessionReauth(ctx context.Context, id string, at time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sessions SET reauth_at = ? WHERE id = ?`, micros(at), id)
+	return err
 }
 
 // TouchSession implements vigil.Store.

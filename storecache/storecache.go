@@ -284,3 +284,32 @@ func (s *Store) SetRoles(ctx context.Context, id string, roles []string) error {
 	s.forgetAccount(id)
 	return err
 }
+
+// RevokeAccountSessions implements vigil.Store. It forgets every cached
+// session, not only the account's: the operation is rare and the cache
+// keeps no index by account.
+func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error) {
+	s.forgetAllSessions()
+	n, err := s.Store.RevokeAccountSessions(ctx, accountID, except, at)
+	s.forgetAllSessions()
+	return n, err
+}
+
+func (s *Store) forgetAllSessions() {
+	s.epoch.Add(1)
+	for i := range s.sessions {
+		s.sessions[i].mu.Lock()
+		clear(s.sessions[i].m)
+		s.sessions[i].mu.Unlock()
+		s.sessionIDs[i].mu.Lock()
+		clear(s.sessionIDs[i].m)
+		s.sessionIDs[i].mu.Unlock()
+	}
+}
+
+// SetSessionReauth implements vigil.Store.
+func (s *Store) SetSessionReauth(ctx context.Context, id string, at time.Time) error {
+	err := s.Store.SetSessionReauth(ctx, id, at)
+	s.forgetSession(id)
+	return err
+}

@@ -18,6 +18,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("SignupConflicts", func(t *testing.T) { testSignupConflicts(t, open(t)) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("AccountSessions", func(t *testing.T) { testAccountSessions(t, open(t)) })
 	t.Run("LoginAttempts", func(t *testing.T) { testLoginAttempts(t, open(t)) })
 	t.Run("ThrottleExactUnderParallelAttempts", func(t *testing.T) { testThrottleParallel(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
@@ -396,5 +397,55 @@ func testThrottleBackoff(t *testing.T, s vigil.Store) {
 	}
 	if st, _ := s.ThrottleState(ctx, "k"); st.Failures != 1 {
 		t.Fatalf("failures after a quiet window = %d, want 1", st.Failures)
+	}
+}
+
+func testAccountSessions(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "hank")
+	b := MustCreateAccount(t, s, "ivy")
+	mk := func(acct string, created time.Time, life time.Duration) *vigil.Session {
+		sess := &vigil.Session{ID: vigil.NewID(), AccountID: acct, TokenHash: vigil.NewToken().Hash(), CreatedAt: created,
+			LastSeenAt: created, ExpiresAt: created.Add(life), ReauthAt: created}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	s1 := mk(a.ID, base, 24*time.Hour)
+	s2 := mk(a.ID, base.Add(time.Minute), 24*time.Hour)
+	s3 := mk(a.ID, base.Add(2*time.Minute), 24*time.Hour)
+	mk(a.ID, base.Add(-48*time.Hour), 24*time.Hour) // expired
+	other := mk(b.ID, base, 24*time.Hour)
+	got, err := s.SessionsByAccount(ctx, a.ID, base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].ID != s3.ID || got[2].ID != s1.ID || !got[0].ReauthAt.Equal(s3.ReauthAt) {
+		t.Fatalf("sessions = %d, want s3, s2, s1 (no expired, no other account's)", len(got))
+	}
+	if err := s.SetSessionReauth(ctx, s2.ID, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.SessionByTokenHash(ctx, s2.TokenHash); !r.ReauthAt.Equal(base.Add(time.Hour)) {
+		t.Fatalf("reauth at = %v", r.ReauthAt)
+	}
+	n, err := s.RevokeAccountSessions(ctx, a.ID, s2.ID, base.Add(2*time.Hour))
+	if err != nil || n != 3 { // s1, s3 and the expired one
+		t.Fatalf("revoked %d (%v), want 3", n, err)
+	}
+	for _, x := range []*vigil.Session{s1, s3} {
+		if r, _ := s.SessionByTokenHash(ctx, x.TokenHash); r.RevokedAt.IsZero() {
+			t.Fatal("a session survived revoke-all")
+		}
+	}
+	if r, _ := s.SessionByTokenHash(ctx, s2.TokenHash); !r.RevokedAt.IsZero() {
+		t.Fatal("the excepted session was revoked")
+	}
+	if r, _ := s.SessionByTokenHash(ctx, other.TokenHash); !r.RevokedAt.IsZero() {
+		t.Fatal("another account's session was revoked")
+	}
+	if n, _ := s.RevokeAccountSessions(ctx, a.ID, "", base.Add(3*time.Hour)); n != 1 {
+		t.Fatalf("second revoke-all revoked %d, want the one left", n)
 	}
 }

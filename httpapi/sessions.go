@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/vigil-dev/vigil"
+)
+
+type reauthRequest struct {
+	Password vigil.Password `json:"password"`
+}
+
+func (s *Server) reauth(w http.ResponseWriter, r *http.Request) error {
+	var req reauthRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.Reauthenticate(r.Context(), req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type sessionsResponse struct {
+	Items []vigil.SessionView `json:"items"`
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
+	items, err := s.svc.Sessions(r.Context())
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, sessionsResponse{Items: items})
+	return nil
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.RevokeSession(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type revokeAllRequest struct {
+	IncludeCurrent bool `json:"include_current"`
+}
+
+type revokeAllResponse struct {
+	Revoked int64 `json:"revoked"`
+}
+
+func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request) error {
+	var req revokeAllRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	n, err := s.svc.RevokeAllSessions(r.Context(), req.IncludeCurrent)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, revokeAllResponse{Revoked: n})
+	return nil
+}

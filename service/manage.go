@@ -1,0 +1,142 @@
+package service
+
+import (
+	"context"
+
+	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/password"
+)
+
+// ErrReauthRequired answers a sensitive action whose session has not proved
+// the password recently (Config.ReauthWindow).
+var ErrReauthRequired = &vigil.Error{Code: vigil.EFORBIDDEN, Type: "reauth-required",
+	Message: "this action needs a recent sign-in: re-authenticate with POST /v1/sessions/current/reauth"}
+
+// Sessions lists the caller's live sessions, newest first, marking the one
+// in use. EUNAUTHENTICATED without a caller.
+func (s *Service) Sessions(ctx context.Context) ([]vigil.SessionView, error) {
+	a := vigil.ActorFromContext(ctx)
+	if a == nil {
+		return nil, vigil.ErrUnauthenticated
+	}
+	now := s.now()
+	list, err := s.store.SessionsByAccount(ctx, a.AccountID, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]vigil.SessionView, 0, len(list))
+	for _, x := range list {
+		if now.Sub(x.LastSeenAt) >= s.cfg.SessionIdle {
+			continue // over by idleness, though not yet marked
+		}
+		out = append(out, vigil.SessionView{ID: x.ID, DeviceLabel: x.DeviceLabel, UserAgent: x.UserAgent, IP: x.IP,
+			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, Current: x.ID == a.SessionID})
+	}
+	return out, nil
+}
+
+// RevokeSession ends one of the caller's sessions, the current one
+// included. A session of another account, or none, is ENOTFOUND: the
+// caller learns nothing of sessions that are not theirs.
+func (s *Service) RevokeSession(ctx context.Context, id string) error {
+	a := vigil.ActorFromContext(ctx)
+	if a == nil {
+		return vigil.ErrUnauthenticated
+	}
+	notFound := vigil.Errorf(vigil.ENOTFOUND, "session not found")
+	if !vigil.ValidID(id) {
+		return notFound
+	}
+	list, err := s.store.SessionsByAccount(ctx, a.AccountID, s.now())
+	if err != nil {
+		return err
+	}
+	for _, x := range list {
+		if x.ID == id {
+			if err := s.store.RevokeSession(ctx, id, s.now()); err != nil {
+				return err
+			}
+			s.log.InfoContext(ctx, "session revoked", "account_id", a.AccountID, "session_id", id, "by_session", a.SessionID)
+			return nil
+		}
+	}
+	return notFound
+}
+
+// RevokeAllSessions logs the caller out everywhere: every session of the
+// account, and the current one too if includeCurrent. It needs a recent
+// re-authentication (ErrReauthRequired). It reports how many sessions it
+// ended.
+func (s *Service) RevokeAllSessions(ctx context.Context, includeCurrent bool) (int64, error) {
+	a, err := s.requireRecentAuth(ctx)
+	if err != nil {
+		return 0, err
+	}
+	except := a.SessionID
+	if includeCurrent {
+		except = ""
+	}
+	n, err := s.store.RevokeAccountSessions(ctx, a.AccountID, except, s.now())
+	if err != nil {
+		return 0, err
+	}
+	s.log.InfoContext(ctx, "all sessions revoked", "account_id", a.AccountID, "count", n, "include_current", includeCurrent)
+	return n, nil
+}
+
+// requireRecentAuth returns the actor if its session proved the password
+// within the ReauthWindow, else ErrReauthRequired.
+func (s *Service) requireRecentAuth(ctx context.Context) (*vigil.Actor, error) {
+	a := vigil.ActorFromContext(ctx)
+	if a == nil {
+		return nil, vigil.ErrUnauthenticated
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, a.TokenHash)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil, vigil.ErrUnauthenticated
+	} else if err != nil {
+		return nil, err
+	}
+	if s.now().Sub(sess.ReauthAt) > s.cfg.ReauthWindow {
+		return nil, ErrReauthRequired
+	}
+	return a, nil
+}
+
+// Reauthenticate proves the caller's password again for the current
+// session, opening the window for sensitive actions. A wrong password is
+// ErrBadCredentials and counts against the same throttles as a sign-in.
+func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
+	a := vigil.ActorFromContext(ctx)
+	if a == nil {
+		return vigil.ErrUnauthenticated
+	}
+	acct, err := s.actorAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pw) == 0 || len(pw) > 4096 {
+		return ErrBadCredentials
+	}
+	client := vigil.ClientFromContext(ctx)
+	key := "login-acct:" + acct.ID + "|" + sourceKey(client.IP)
+	ok, wait, err := s.store.Throttle(ctx, key, s.cfg.ThrottleAccountSource, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return vigil.RateLimited(wait)
+	}
+	match, _, err := s.hasher.Verify(ctx, password.Normalize(pw), acct.PasswordHash)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !match {
+		s.log.InfoContext(ctx, "re-authentication failed", "account_id", acct.ID, "ip", client.IP)
+		return ErrBadCredentials
+	}
+	if err := s.store.ResetThrottle(ctx, key); err != nil {
+		return err
+	}
+	return s.store.SetSessionReauth(ctx, a.SessionID, s.now())
+}
