@@ -249,6 +249,22 @@ type Store interface {
 	// stays.
 	RefundThrottle(ctx context.Context, key string) error
 
+	// EnqueueOutbox stores items for delivery.
+	EnqueueOutbox(ctx context.Context, items ...*OutboxItem) error
+	// ClaimOutbox takes up to limit undelivered, live items due at now,
+	// oldest first, counts a delivery attempt on each and hides it from
+	// other claims until now+lease, all atomically: two workers never claim
+	// one item at once, and an item whose worker died is claimed again
+	// once its lease runs out.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error)
+	// CompleteOutbox marks an item delivered.
+	CompleteOutbox(ctx context.Context, id string, at time.Time) error
+	// FailOutbox records a failed delivery: the item is due again at next,
+	// or never again if dead.
+	FailOutbox(ctx context.Context, id string, next time.Time, reason string, dead bool) error
+	// OutboxItemByID returns one item (ENOTFOUND if none).
+	OutboxItemByID(ctx context.Context, id string) (*OutboxItem, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -21,6 +21,8 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("AccountSessions", func(t *testing.T) { testAccountSessions(t, open(t)) })
 	t.Run("LoginAttempts", func(t *testing.T) { testLoginAttempts(t, open(t)) })
 	t.Run("ThrottleExactUnderParallelAttempts", func(t *testing.T) { testThrottleParallel(t, open(t)) })
+	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open(t)) })
+	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
 
@@ -447,5 +449,105 @@ func testAccountSessions(t *testing.T, s vigil.Store) {
 	}
 	if n, _ := s.RevokeAccountSessions(ctx, a.ID, "", base.Add(3*time.Hour)); n != 1 {
 		t.Fatalf("second revoke-all revoked %d, want the one left", n)
+	}
+}
+
+func testOutbox(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 3; i++ {
+		it := &vigil.OutboxItem{ID: vigil.NewID(), Channel: vigil.ChannelMail, AccountID: "acct", Payload: []byte{byte(i), 0xff},
+			NextAttemptAt: base.Add(time.Duration(i) * time.Second), CreatedAt: base}
+		if err := s.EnqueueOutbox(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.ID)
+	}
+	// Only what is due.
+	got, err := s.ClaimOutbox(ctx, base.Add(time.Second), time.Minute, 10)
+	if err != nil || len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] {
+		t.Fatalf("claim = %d items (%v), want the first two in order", len(got), err)
+	}
+	if got[0].Attempts != 1 || got[0].Payload[0] != 0 || got[0].Payload[1] != 0xff || got[0].Channel != vigil.ChannelMail {
+		t.Fatalf("claimed item = %+v", got[0])
+	}
+	// Leased: not claimed again until the lease runs out.
+	if again, _ := s.ClaimOutbox(ctx, base.Add(2*time.Second), time.Minute, 10); len(again) != 1 || again[0].ID != ids[2] {
+		t.Fatalf("second claim = %d items, want only the third", len(again))
+	}
+	if err := s.CompleteOutbox(ctx, ids[0], base.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FailOutbox(ctx, ids[1], base.Add(2*time.Hour), "smtp: 451 try later", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FailOutbox(ctx, ids[2], base.Add(time.Hour), "gave up", true); err != nil {
+		t.Fatal(err)
+	}
+	// After every lease: the delivered and the dead never come back; the
+	// failed one comes back when it is due, with its attempts counted.
+	if got, _ := s.ClaimOutbox(ctx, base.Add(90*time.Minute), time.Minute, 10); len(got) != 0 {
+		t.Fatalf("claimed %d items before any is due", len(got))
+	}
+	got, _ = s.ClaimOutbox(ctx, base.Add(3*time.Hour), time.Minute, 10)
+	if len(got) != 1 || got[0].ID != ids[1] || got[0].Attempts != 2 || got[0].LastError != "smtp: 451 try later" {
+		t.Fatalf("retry claim = %+v", got)
+	}
+	done, err := s.OutboxItemByID(ctx, ids[0])
+	if err != nil || done.DeliveredAt.IsZero() {
+		t.Fatalf("delivered item = %+v, %v", done, err)
+	}
+	// A failure reported after delivery does not undo it.
+	if err := s.FailOutbox(ctx, ids[0], base, "late", true); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := s.OutboxItemByID(ctx, ids[0]); done.Dead || done.DeliveredAt.IsZero() {
+		t.Fatal("a late failure undid a delivery")
+	}
+	_, err = s.OutboxItemByID(ctx, vigil.NewID())
+	wantCode(t, err, vigil.ENOTFOUND)
+}
+
+func testOutboxConcurrent(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	const n = 40
+	for i := 0; i < n; i++ {
+		if err := s.EnqueueOutbox(ctx, &vigil.OutboxItem{ID: vigil.NewID(), Channel: vigil.ChannelWebhook, Payload: []byte("x"),
+			NextAttemptAt: base, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := s.ClaimOutbox(ctx, base, time.Hour, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range got {
+					seen[it.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Fatalf("%d items claimed, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Fatalf("item %s claimed %d times within one lease", id, c)
+		}
 	}
 }
