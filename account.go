@@ -182,6 +182,8 @@ func (r ThrottleRule) Apply(s ThrottleState, now time.Time) (next ThrottleState,
 // uniqueness violations return ECONFLICT. Methods that change several rows do
 // so in one transaction.
 type Store interface {
+	NoticeStore
+
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.
 	PutSignup(ctx context.Context, s *Signup) error

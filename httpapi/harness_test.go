@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/httpapi"
 	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/service"
@@ -38,6 +39,7 @@ type env struct {
 	MailDir string
 	Logs    *syncBuffer
 	Clock   *clock
+	Outbox  *outbox.Worker
 	client  *http.Client
 
 	mu        sync.Mutex
@@ -73,8 +75,14 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	for _, o := range opts {
 		o(&sc, &hc)
 	}
-	// The production wiring: the read cache in front of the database.
-	e.Service, err = service.New(sc, service.Deps{Store: storecache.New(db), Hasher: hasher, Mail: sender,
+	// The production wiring: the read cache in front of the database, and
+	// the outbox worker delivering mail to the same directory. Tests run it
+	// with flush, so delivery is deterministic.
+	cached := storecache.New(db)
+	e.Outbox = outbox.New(outbox.Config{}, cached, map[string]outbox.Channel{
+		vigil.ChannelMail: service.MailChannel(sender, sc.MailFrom),
+	}, e.Clock.Now, logger)
+	e.Service, err = service.New(sc, service.Deps{Store: cached, Hasher: hasher, Mail: sender,
 		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
@@ -320,4 +328,21 @@ func logLevel(t testing.TB) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelDebug
+}
+
+// flush delivers every due outbox item, as the worker would.
+func (e *env) flush() {
+	e.t.Helper()
+	for {
+		d, f, err := e.Outbox.RunOnce(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if f > 0 {
+			e.t.Fatalf("%d outbox deliveries failed", f)
+		}
+		if d == 0 {
+			return
+		}
+	}
 }

@@ -749,6 +749,15 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("POST", "/v1/sessions/current/reauth", extra, map[string]string{"password": bob.Password}).expect(t, http.StatusNoContent)
 		c.do("POST", "/v1/me/sessions/revoke-all", extra, map[string]bool{"include_current": true}).expect(t, http.StatusOK)
 
+		// Password change and the notice it leaves.
+		bobToken, _ := c.login(bob.Username, bob.Password)
+		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": "wrong", "new_password": "x"}).expect(t, http.StatusBadRequest)
+		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": "not bob's password at all", "new_password": "a brand new passphrase here"}).
+			expect(t, http.StatusForbidden)
+		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": bob.Password, "new_password": "a brand new passphrase here"}).
+			expect(t, http.StatusNoContent)
+		c.do("GET", "/v1/me/notifications?limit=1", bobToken, nil).expect(t, http.StatusOK)
+
 		// 503: a server whose database is down, and one whose mail is.
 		down, err := httpapi.NewServer(httpapi.Config{}, httpapi.Deps{Service: e.Service,
 			Ready: func(context.Context) error { return errors.New("database down") }})

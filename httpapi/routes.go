@@ -74,6 +74,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me", Policy: PolicyOwner, Handler: s.me, Response: vigil.PrivateProfile{}},
 		{Pattern: "PATCH /v1/me", Policy: PolicyOwner, Handler: s.updateMe, Request: updateMeRequest{}, Response: vigil.PrivateProfile{}},
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
+		{Pattern: "PUT /v1/me/password", Policy: PolicyOwner, Handler: s.changePassword, Request: changePasswordRequest{}},
+		{Pattern: "GET /v1/me/notifications", Policy: PolicyOwner, Handler: s.notifications, Response: noticesResponse{}},
 		{Pattern: "GET /v1/me/sessions", Policy: PolicyOwner, Handler: s.listSessions, Response: sessionsResponse{}},
 		{Pattern: "DELETE /v1/me/sessions/{id}", Policy: PolicyOwner, Handler: s.revokeSession},
 		{Pattern: "POST /v1/me/sessions/revoke-all", Policy: PolicyOwner, Handler: s.revokeAll, Request: revokeAllRequest{}, Response: revokeAllResponse{}},

@@ -63,3 +63,45 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, revokeAllResponse{Revoked: n})
 	return nil
 }
+
+type changePasswordRequest struct {
+	CurrentPassword vigil.Password `json:"current_password"`
+	NewPassword     vigil.Password `json:"new_password"`
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req changePasswordRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.ChangePassword(r.Context(), req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type noticesResponse struct {
+	Items      []*vigil.Notice `json:"items"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	items, next, err := s.svc.Notices(r.Context(), vigil.Page{Cursor: q.Get("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []*vigil.Notice{}
+	}
+	s.writeJSON(w, r, http.StatusOK, noticesResponse{Items: items, NextCursor: next})
+	return nil
+}

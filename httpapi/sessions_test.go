@@ -74,7 +74,7 @@ func TestRevokeAll(t *testing.T) {
 		if r.JSON(t)["type"] != httpapi.ProblemTypePrefix+"reauth-required" {
 			t.Fatalf("problem = %s", r.Body)
 		}
-		e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"password": "wrong password for sure"}).expect(t, http.StatusUnauthorized)
+		e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"password": "wrong password for sure"}).expect(t, http.StatusForbidden)
 		e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"password": a.Password}).expect(t, http.StatusNoContent)
 		res := e.do("POST", "/v1/me/sessions/revoke-all", a.Token, map[string]bool{"include_current": false}).expect(t, http.StatusOK).JSON(t)
 		if res["revoked"] != float64(3) {

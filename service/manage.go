@@ -105,7 +105,7 @@ func (s *Service) requireRecentAuth(ctx context.Context) (*vigil.Actor, error) {
 
 // Reauthenticate proves the caller's password again for the current
 // session, opening the window for sensitive actions. A wrong password is
-// ErrBadCredentials and counts against the same throttles as a sign-in.
+// ErrWrongPassword and counts against the same throttle as a sign-in.
 func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
 	a := vigil.ActorFromContext(ctx)
 	if a == nil {
@@ -115,8 +115,17 @@ func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkPassword(ctx, acct, pw); err != nil {
+		return err
+	}
+	return s.store.SetSessionReauth(ctx, a.SessionID, s.now())
+}
+
+// checkPassword verifies a signed-in caller's password under the account
+// and source throttle of sign-in.
+func (s *Service) checkPassword(ctx context.Context, acct *vigil.Account, pw vigil.Password) error {
 	if len(pw) == 0 || len(pw) > 4096 {
-		return ErrBadCredentials
+		return ErrWrongPassword
 	}
 	client := vigil.ClientFromContext(ctx)
 	key := "login-acct:" + acct.ID + "|" + sourceKey(client.IP)
@@ -132,11 +141,8 @@ func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
 		return ctx.Err()
 	}
 	if !match {
-		s.log.InfoContext(ctx, "re-authentication failed", "account_id", acct.ID, "ip", client.IP)
-		return ErrBadCredentials
+		s.log.InfoContext(ctx, "password proof failed", "account_id", acct.ID, "ip", client.IP)
+		return ErrWrongPassword
 	}
-	if err := s.store.ResetThrottle(ctx, key); err != nil {
-		return err
-	}
-	return s.store.SetSessionReauth(ctx, a.SessionID, s.now())
+	return s.store.ResetThrottle(ctx, key)
 }

@@ -86,6 +86,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	m       *metrics
+	kick    func()
 }
 
 // Deps are the service's collaborators.
@@ -97,6 +98,9 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 	Logger   *slog.Logger          // nil: discard
 	Registry prometheus.Registerer // nil: metrics are kept but not exported
+	// Kick is called after a change has committed outbox items, to wake
+	// the delivery worker (nil: the worker finds them when it polls).
+	Kick func()
 }
 
 // New returns a service. It fails if a dependency is missing.
@@ -118,8 +122,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Kick == nil {
+		d.Kick = func() {}
+	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
-		now: d.Now, log: d.Logger, m: m}, nil
+		now: d.Now, log: d.Logger, m: m, kick: d.Kick}, nil
 }
 
 // Config returns the configuration the service runs with.

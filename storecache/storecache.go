@@ -313,3 +313,13 @@ func (s *Store) SetSessionReauth(ctx context.Context, id string, at time.Time) e
 	s.forgetSession(id)
 	return err
 }
+
+// ChangePassword implements vigil.Store; it revokes sessions, so every
+// cached session is forgotten, and the account too.
+func (s *Store) ChangePassword(ctx context.Context, accountID string, h vigil.PasswordHash, keep string, at time.Time, fx vigil.Effects) error {
+	s.forgetAllSessions()
+	err := s.Store.ChangePassword(ctx, accountID, h, keep, at, fx)
+	s.forgetAllSessions()
+	s.forgetAccount(accountID)
+	return err
+}

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("LoginAttempts", func(t *testing.T) { testLoginAttempts(t, open(t)) })
 	t.Run("ThrottleExactUnderParallelAttempts", func(t *testing.T) { testThrottleParallel(t, open(t)) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open(t)) })
+	t.Run("NoticesAndChangePassword", func(t *testing.T) { testNotices(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -548,6 +549,84 @@ func testOutboxConcurrent(t *testing.T, s vigil.Store) {
 	for id, c := range seen {
 		if c != 1 {
 			t.Fatalf("item %s claimed %d times within one lease", id, c)
+		}
+	}
+}
+
+func testNotices(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "jane")
+	b := MustCreateAccount(t, s, "kim")
+	keep := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	other := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	bs := &vigil.Session{ID: vigil.NewID(), AccountID: b.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	for _, x := range []*vigil.Session{keep, other, bs} {
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notice := func(acct string, at time.Time) *vigil.Notice {
+		return &vigil.Notice{ID: vigil.NewID(), AccountID: acct, Kind: vigil.NoticePasswordChanged, Code: "ABCD-2345", Title: "t", Text: "x", CreatedAt: at}
+	}
+	outItem := &vigil.OutboxItem{ID: vigil.NewID(), Channel: vigil.ChannelMail, AccountID: a.ID, Payload: []byte("{}"), NextAttemptAt: base, CreatedAt: base}
+	fx := vigil.Effects{Notices: []*vigil.Notice{notice(a.ID, base.Add(time.Second))}, Outbox: []*vigil.OutboxItem{outItem}}
+	if err := s.ChangePassword(ctx, a.ID, "$argon2id$changed", keep.ID, base.Add(time.Second), fx); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); acct.PasswordHash != "$argon2id$changed" {
+		t.Fatal("hash not changed")
+	}
+	for _, c := range []struct {
+		sess    *vigil.Session
+		revoked bool
+	}{{keep, false}, {other, true}, {bs, false}} {
+		if got, _ := s.SessionByTokenHash(ctx, c.sess.TokenHash); got.RevokedAt.IsZero() == c.revoked {
+			t.Fatalf("session %s revoked=%v, want %v", c.sess.ID, !got.RevokedAt.IsZero(), c.revoked)
+		}
+	}
+	if _, err := s.OutboxItemByID(ctx, outItem.ID); err != nil {
+		t.Fatalf("outbox item not written with the change: %v", err)
+	}
+	// All or nothing: a change whose effects cannot be written changes
+	// nothing (the outbox id is taken).
+	bad := vigil.Effects{Notices: []*vigil.Notice{notice(a.ID, base.Add(2*time.Second))}, Outbox: []*vigil.OutboxItem{outItem}}
+	if err := s.ChangePassword(ctx, a.ID, "$argon2id$second", "", base.Add(2*time.Second), bad); err == nil {
+		t.Fatal("a change with unwritable effects succeeded")
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); acct.PasswordHash != "$argon2id$changed" {
+		t.Fatal("a failed change left its hash behind")
+	}
+	if got, _ := s.SessionByTokenHash(ctx, keep.TokenHash); !got.RevokedAt.IsZero() {
+		t.Fatal("a failed change revoked sessions")
+	}
+	// Listing: newest first, paged, only the owner's.
+	for i := 3; i < 8; i++ {
+		if err := s.AddEffects(ctx, vigil.Effects{Notices: []*vigil.Notice{notice(a.ID, base.Add(time.Duration(i)*time.Second))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddEffects(ctx, vigil.Effects{Notices: []*vigil.Notice{notice(b.ID, base)}}); err != nil {
+		t.Fatal(err)
+	}
+	var all []*vigil.Notice
+	cursor := ""
+	for {
+		page, next, err := s.Notices(ctx, a.ID, vigil.Page{Cursor: cursor, Limit: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(all) != 6 || !all[0].CreatedAt.Equal(base.Add(7*time.Second)) || all[5].Code != "ABCD-2345" {
+		t.Fatalf("listed %d notices, want 6 newest first", len(all))
+	}
+	for _, n := range all {
+		if n.AccountID != a.ID {
+			t.Fatal("another account's notice listed")
 		}
 	}
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/httpapi"
 	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/service"
@@ -75,8 +77,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.PasswordPolicy.MinLength = cfg.PasswordMinLength
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
+	store := storecache.New(db)
+	worker := outbox.New(outbox.Config{}, store, map[string]outbox.Channel{
+		vigil.ChannelMail: service.MailChannel(sender, sc.MailFrom),
+	}, nil, logger)
 	svc, err := service.New(sc, service.Deps{
-		Store: storecache.New(db), Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
+		Store: store, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
+		Kick: worker.Notify,
 	})
 	if err != nil {
 		return err
@@ -106,6 +113,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go sweep(ctx, svc, logger)
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Run(ctx) }()
+	defer func() { <-workerDone }()
 	if cfg.DebugListen != "" {
 		dbg, err := net.Listen("tcp", cfg.DebugListen)
 		if err != nil {

@@ -1,0 +1,57 @@
+package vigil
+
+import (
+	"context"
+	"time"
+)
+
+// Notice kinds: the security events an account owner is told about.
+const (
+	NoticeNewDeviceLogin   = "new_device_login"
+	NoticeFailedLoginBurst = "failed_login_burst"
+	NoticePasswordChanged  = "password_changed"
+	NoticeEmailChanged     = "email_changed"
+	NoticePhoneChanged     = "phone_changed"
+	NoticeMFAEnabled       = "mfa_enabled"
+	NoticeMFADisabled      = "mfa_disabled"
+	NoticeResetRequested   = "reset_requested"
+	NoticeResetCompleted   = "reset_completed"
+	NoticeSessionsRevoked  = "sessions_revoked"
+	NoticeSignupAttempt    = "signup_attempt"
+)
+
+// Notice is a security notice as its owner sees it in the app. Every mail,
+// SMS or webhook about it carries the same Code, so a person who doubts a
+// message can open the app and compare, without clicking anything in it.
+// A notice never holds a secret.
+type Notice struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"-"`
+	Kind      string    `json:"kind"`
+	Code      string    `json:"code"`
+	Title     string    `json:"title"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Effects are what a change must write together with itself, in its own
+// transaction: the notices it raises and the outbox items that deliver
+// them.
+type Effects struct {
+	Notices []*Notice
+	Outbox  []*OutboxItem
+}
+
+// NoticeStore is the part of the store that keeps notices.
+type NoticeStore interface {
+	// AddEffects writes notices and outbox items on their own, for events
+	// that change nothing else (a sign-in from a new device).
+	AddEffects(ctx context.Context, fx Effects) error
+	// Notices returns an account's notices, newest first, paged like
+	// LoginAttempts.
+	Notices(ctx context.Context, accountID string, p Page) ([]*Notice, string, error)
+	// ChangePassword stores a new password hash, revokes every session of
+	// the account but keepSession (may be ""), and writes fx, in one
+	// transaction.
+	ChangePassword(ctx context.Context, accountID string, h PasswordHash, keepSession string, at time.Time, fx Effects) error
+}
