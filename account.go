@@ -183,6 +183,7 @@ func (r ThrottleRule) Apply(s ThrottleState, now time.Time) (next ThrottleState,
 // so in one transaction.
 type Store interface {
 	NoticeStore
+	ResetStore
 
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.

@@ -46,6 +46,7 @@ type env struct {
 	responses []*response          // every answer in this test, for the leak check
 	tokens    map[string]*response // session token -> the login answer that issued it
 	codes     []string             // verification codes read from mail
+	secrets   []string             // other secrets read from mail (reset tokens)
 }
 
 type envOption func(*service.Config, *httpapi.Config)
@@ -79,14 +80,15 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	// the outbox worker delivering mail to the same directory. Tests run it
 	// with flush, so delivery is deterministic.
 	cached := storecache.New(db)
-	e.Outbox = outbox.New(outbox.Config{}, cached, map[string]outbox.Channel{
-		vigil.ChannelMail: service.MailChannel(sender, sc.MailFrom),
-	}, e.Clock.Now, logger)
 	e.Service, err = service.New(sc, service.Deps{Store: cached, Hasher: hasher, Mail: sender,
 		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Outbox = outbox.New(outbox.Config{}, cached, map[string]outbox.Channel{
+		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
+		service.ChannelReset: e.Service.ResetChannel(),
+	}, e.Clock.Now, logger)
 	e.Server, err = httpapi.NewServer(hc, httpapi.Deps{Service: e.Service, Ready: db.Ping, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
@@ -311,6 +313,11 @@ func (e *env) checkNoLeaks() {
 		for tok, issuer := range e.tokens {
 			if r != issuer && strings.Contains(body, tok) {
 				e.t.Errorf("a response other than its login carries a session token: %s", body)
+			}
+		}
+		for _, sec := range e.secrets {
+			if strings.Contains(body, sec) && !strings.Contains(body, "<form") {
+				e.t.Errorf("a response carries a secret from a mail: %s", body)
 			}
 		}
 		for _, c := range e.codes {

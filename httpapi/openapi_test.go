@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -97,6 +98,15 @@ func TestOpenAPIDocument(t *testing.T) {
 			policy, _ := op.Extensions["x-vigil-policy"].(string)
 			if !strings.Contains(op.Description, "Access policy: "+policy+".") {
 				t.Errorf("%s: the description must state the access policy %q", name, policy)
+			}
+			if isPage(op) {
+				// A page for browsers: HTML answers, a form body.
+				for code, rr := range op.Responses.Map() {
+					if rr.Value.Content.Get("text/html") == nil {
+						t.Errorf("%s %s: a page answers text/html", name, code)
+					}
+				}
+				continue
 			}
 			if body := op.RequestBody; body != nil {
 				mt := body.Value.Content.Get("application/json")
@@ -219,6 +229,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 
 		switch {
+		case isPage(op):
+			// Pages read forms, not JSON bodies; their fields are in the
+			// document's form schema and checked live.
 		case rt.Request == nil && op.RequestBody != nil:
 			t.Errorf("%s: documents a request body the handler does not read", p)
 		case rt.Request != nil && op.RequestBody == nil:
@@ -381,6 +394,21 @@ type apiCheck struct {
 	seen   map[string][]int // "METHOD /template" -> statuses validated
 }
 
+// isPage reports whether op is an HTML page for browsers (x-vigil-page),
+// which the JSON house rules do not bind.
+func isPage(op *openapi3.Operation) bool {
+	v, _ := op.Extensions["x-vigil-page"].(bool)
+	return v
+}
+
+func init() {
+	// Pages answer HTML; the validator only needs to read it as a string.
+	openapi3filter.RegisterBodyDecoder("text/html", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(body)
+		return string(b), err
+	})
+}
+
 func newAPICheck(t *testing.T, e *env, doc *openapi3.T) *apiCheck {
 	t.Helper()
 	router, err := gorillamux.NewRouter(doc)
@@ -517,7 +545,7 @@ func (c *apiCheck) validate(method, path string, h http.Header, body []byte, r *
 // answer's, 401 carries the right challenge, 429 says when to come back.
 func checkHeaders(t *testing.T, what string, req http.Header, r *response) {
 	t.Helper()
-	if r.Status >= 400 {
+	if r.Status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		var p httpapi.Problem
 		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("%s: Content-Type %q, want application/problem+json", what, ct)
@@ -748,6 +776,19 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("POST", "/v1/me/sessions/revoke-all", extra, map[string]bool{"include_current": false}).expect(t, http.StatusForbidden)
 		c.do("POST", "/v1/sessions/current/reauth", extra, map[string]string{"password": bob.Password}).expect(t, http.StatusNoContent)
 		c.do("POST", "/v1/me/sessions/revoke-all", extra, map[string]bool{"include_current": true}).expect(t, http.StatusOK)
+
+		// Password reset: the request, the page, the confirmation.
+		c.do("POST", "/v1/password-resets", "", map[string]string{"identifier": "nobody"}).expect(t, http.StatusAccepted)
+		tok := e.resetToken("carol", carol.Email)
+		c.do("GET", "/password-reset?token="+url.QueryEscape(tok), "", nil).expect(t, http.StatusOK)
+		c.raw("POST", "/password-reset", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+			[]byte(url.Values{"token": {"bogus"}, "new_password": {"whatever it is here"}}.Encode())).expect(t, http.StatusBadRequest)
+		c.do("POST", "/v1/password-resets/confirm", "", map[string]string{"token": tok, "new_password": "short"}).expect(t, http.StatusBadRequest)
+		c.raw("POST", "/password-reset", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+			[]byte(url.Values{"token": {tok}, "new_password": {"a brand new passphrase for her"}}.Encode())).expect(t, http.StatusOK)
+		tok2 := e.resetToken("carol", carol.Email)
+		c.do("POST", "/v1/password-resets/confirm", "", map[string]string{"token": tok2, "new_password": "a second new passphrase for her"}).
+			expect(t, http.StatusNoContent)
 
 		// Password change and the notice it leaves.
 		bobToken, _ := c.login(bob.Username, bob.Password)

@@ -64,6 +64,11 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /v1/accounts", Policy: PolicyPublic, Handler: s.register, Request: registerRequest{}, Response: statusBody{}},
 		{Pattern: "POST /v1/accounts/verify", Policy: PolicyPublic, Handler: s.verify, Request: verifyRequest{}, Response: verifyResponse{}},
 
+		{Pattern: "POST /v1/password-resets", Policy: PolicyPublic, Handler: s.requestReset, Request: resetRequest{}, Response: statusBody{}},
+		{Pattern: "POST /v1/password-resets/confirm", Policy: PolicyPublic, Handler: s.confirmReset, Request: confirmResetRequest{}},
+		{Pattern: "GET /password-reset", Policy: PolicyPublic, Handler: s.resetPageGet},
+		{Pattern: "POST /password-reset", Policy: PolicyPublic, Handler: s.resetPagePost},
+
 		{Pattern: "POST /v1/sessions", Policy: PolicyPublic, Handler: s.login, Request: loginRequest{}, Response: loginResponse{}},
 		{Pattern: "DELETE /v1/sessions/current", Policy: PolicyOwner, Handler: s.logout},
 		{Pattern: "POST /v1/sessions/current/reauth", Policy: PolicyOwner, Handler: s.reauth, Request: reauthRequest{}},

@@ -33,6 +33,14 @@ type Config struct {
 	SessionIdle     time.Duration // a session unused this long is over
 	SessionLifetime time.Duration // a session is over this long after sign-in, used or not
 	TouchInterval   time.Duration // last-seen is written at most this often per session
+	// ResetTTL is how long a password-reset link works; ResetsPerHour caps
+	// reset mails per account; ResetSourceLimit caps reset requests per
+	// source address (beyond it requests are answered alike and dropped).
+	ResetTTL          time.Duration
+	ResetsPerHour     int
+	ResetSourceLimit  ratelimit.Limit
+	ResetConfirmLimit ratelimit.Limit
+
 	// ReauthWindow is how recent a password proof must be for sensitive
 	// actions (revoke-all, and later password, email, phone and 2FA changes).
 	ReauthWindow time.Duration
@@ -66,6 +74,10 @@ func DefaultConfig() Config {
 		SessionLifetime:       14 * 24 * time.Hour,
 		TouchInterval:         time.Minute,
 		ReauthWindow:          10 * time.Minute,
+		ResetTTL:              30 * time.Minute,
+		ResetsPerHour:         3,
+		ResetSourceLimit:      ratelimit.Limit{Rate: 20.0 / 3600, Burst: 20},
+		ResetConfirmLimit:     ratelimit.Limit{Rate: 30.0 / 3600, Burst: 30},
 		LookupLimit:           ratelimit.Limit{Rate: 1, Burst: 60},           // 60 at once, then 1/s
 		SignupLimit:           ratelimit.Limit{Rate: 20.0 / 3600, Burst: 20}, // 20 an hour per source
 		SignupMailLimit:       ratelimit.Limit{Rate: 5.0 / 3600, Burst: 5},   // 5 an hour per address

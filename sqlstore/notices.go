@@ -80,6 +80,10 @@ func (db *DB) ChangePassword(ctx context.Context, accountID string, h vigil.Pass
 			micros(at), accountID, keepSession); err != nil {
 			return err
 		}
+		// A reset link mailed before the change must not undo it.
+		if err := voidResetTokens(ctx, t, accountID, at); err != nil {
+			return err
+		}
 		return insertEffects(ctx, t, fx)
 	})
 }

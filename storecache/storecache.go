@@ -323,3 +323,13 @@ func (s *Store) ChangePassword(ctx context.Context, accountID string, h vigil.Pa
 	s.forgetAccount(accountID)
 	return err
 }
+
+// CompleteReset implements vigil.Store; it revokes every session of the
+// account and changes its password.
+func (s *Store) CompleteReset(ctx context.Context, tokenID, accountID string, h vigil.PasswordHash, at time.Time, fx vigil.Effects) error {
+	s.forgetAllSessions()
+	err := s.Store.CompleteReset(ctx, tokenID, accountID, h, at, fx)
+	s.forgetAllSessions()
+	s.forgetAccount(accountID)
+	return err
+}

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("ThrottleExactUnderParallelAttempts", func(t *testing.T) { testThrottleParallel(t, open(t)) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open(t)) })
 	t.Run("NoticesAndChangePassword", func(t *testing.T) { testNotices(t, open(t)) })
+	t.Run("ResetTokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -629,4 +630,66 @@ func testNotices(t *testing.T, s vigil.Store) {
 			t.Fatal("another account's notice listed")
 		}
 	}
+}
+
+func testResetTokens(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "lena")
+	mk := func(at time.Time) (*vigil.ResetToken, vigil.Token) {
+		tok := vigil.NewToken()
+		rt := &vigil.ResetToken{ID: vigil.NewID(), AccountID: a.ID, TokenHash: tok.Hash(), CreatedAt: at, ExpiresAt: at.Add(30 * time.Minute)}
+		if err := s.CreateResetToken(ctx, rt, vigil.Effects{}); err != nil {
+			t.Fatal(err)
+		}
+		return rt, tok
+	}
+	first, firstTok := mk(base)
+	second, secondTok := mk(base.Add(time.Minute))
+	got, err := s.ResetTokenByHash(ctx, firstTok.Hash())
+	if err != nil || got.ID != first.ID || got.VoidedAt.IsZero() {
+		t.Fatalf("first token = %+v (%v), want voided by the newer one", got, err)
+	}
+	if n, _ := s.CountResetTokens(ctx, a.ID, base); n != 2 {
+		t.Fatalf("count = %d, want 2", n)
+	}
+	if n, _ := s.CountResetTokens(ctx, a.ID, base.Add(30*time.Second)); n != 1 {
+		t.Fatalf("count since 30s = %d, want 1", n)
+	}
+	// The voided token cannot complete a reset; the live one can, once.
+	if err := s.CompleteReset(ctx, first.ID, a.ID, "$argon2id$x", base.Add(2*time.Minute), vigil.Effects{}); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Fatalf("voided token completed a reset: %v", err)
+	}
+	sess := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteReset(ctx, second.ID, a.ID, "$argon2id$reset", base.Add(2*time.Minute), vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteReset(ctx, second.ID, a.ID, "$argon2id$again", base.Add(3*time.Minute), vigil.Effects{}); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Fatalf("a used token completed a second reset: %v", err)
+	}
+	acct, _ := s.AccountByID(ctx, a.ID)
+	if acct.PasswordHash != "$argon2id$reset" {
+		t.Fatal("password not reset")
+	}
+	if got, _ := s.SessionByTokenHash(ctx, sess.TokenHash); got.RevokedAt.IsZero() {
+		t.Fatal("a reset left a session alive")
+	}
+	if got, _ := s.ResetTokenByHash(ctx, secondTok.Hash()); got.UsedAt.IsZero() {
+		t.Fatal("token not marked used")
+	}
+	// A password change voids outstanding tokens.
+	third, thirdTok := mk(base.Add(4 * time.Minute))
+	if err := s.ChangePassword(ctx, a.ID, "$argon2id$changed", "", base.Add(5*time.Minute), vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ResetTokenByHash(ctx, thirdTok.Hash()); got.VoidedAt.IsZero() {
+		t.Fatal("a password change left a reset token valid")
+	}
+	if err := s.CompleteReset(ctx, third.ID, a.ID, "$argon2id$late", base.Add(6*time.Minute), vigil.Effects{}); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Fatal("a token voided by a password change completed a reset")
+	}
+	_, err = s.ResetTokenByHash(ctx, vigil.NewToken().Hash())
+	wantCode(t, err, vigil.ENOTFOUND)
 }

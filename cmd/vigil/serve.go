@@ -78,16 +78,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
 	store := storecache.New(db)
-	worker := outbox.New(outbox.Config{}, store, map[string]outbox.Channel{
-		vigil.ChannelMail: service.MailChannel(sender, sc.MailFrom),
-	}, nil, logger)
+	var worker *outbox.Worker
 	svc, err := service.New(sc, service.Deps{
 		Store: store, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
-		Kick: worker.Notify,
+		Kick: func() { worker.Notify() },
 	})
 	if err != nil {
 		return err
 	}
+	worker = outbox.New(outbox.Config{}, store, map[string]outbox.Channel{
+		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
+		service.ChannelReset: svc.ResetChannel(),
+	}, nil, logger)
 	proxies, _ := cfg.trustedProxies()
 	api, err := httpapi.NewServer(httpapi.Config{
 		TrustedProxies: proxies,
