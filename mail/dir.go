@@ -3,12 +3,10 @@ package mail
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/internal/spool"
 )
 
 // DirSender is vigil's embedded default Sender: it writes each message as a
@@ -17,10 +15,7 @@ import (
 // with ReadDir. Files are readable by their owner only, since they hold
 // codes and reset links. A DirSender is safe for concurrent use.
 type DirSender struct {
-	dir string
-
-	mu   sync.Mutex
-	last int64 // the last time stamp handed out, in Unix nanoseconds
+	spool *spool.Dir
 }
 
 var _ Sender = (*DirSender)(nil)
@@ -31,21 +26,15 @@ func NewDirSender(dir string) (*DirSender, error) {
 	if dir == "" {
 		return nil, vigil.Errorf(vigil.EINVALID, "mail: no outbox directory")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("mail: create outbox: %w", err)
-	}
-	fi, err := os.Stat(dir)
+	sp, err := spool.Open(dir, ".eml")
 	if err != nil {
-		return nil, fmt.Errorf("mail: outbox: %w", err)
+		return nil, vigil.Errorf(vigil.EINVALID, "mail: outbox %s: %v", dir, err)
 	}
-	if !fi.IsDir() {
-		return nil, vigil.Errorf(vigil.EINVALID, "mail: outbox %s is not a directory", dir)
-	}
-	return &DirSender{dir: dir}, nil
+	return &DirSender{spool: sp}, nil
 }
 
 // Dir returns the directory the sender writes to.
-func (s *DirSender) Dir() string { return s.dir }
+func (s *DirSender) Dir() string { return s.spool.Path() }
 
 // Send renders m and writes it atomically: to a hidden temporary file in
 // the same directory, synced, then renamed to <unix-nanos>-<ID>.eml (mode
@@ -62,59 +51,8 @@ func (s *DirSender) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("%d-%s.eml", s.stamp(), r.id)
-	if err := writeAtomic(s.dir, name, r.raw); err != nil {
-		return vigil.Internal(fmt.Errorf("mail: write %s: %w", filepath.Join(s.dir, name), err))
-	}
-	return nil
-}
-
-// stamp returns the current time in Unix nanoseconds, or one more than the
-// last stamp if the clock has not moved past it.
-func (s *DirSender) stamp() int64 {
-	now := time.Now().UnixNano()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if now <= s.last {
-		now = s.last + 1
-	}
-	s.last = now
-	return now
-}
-
-func writeAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-*.eml")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp already uses 0600; say so explicitly, whatever the umask.
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	// Make the rename durable. Failure here leaves a complete file in place,
-	// so it is not reported.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
+	if path, err := s.spool.Write(r.id, r.raw); err != nil {
+		return vigil.Internal(fmt.Errorf("mail: write %s: %w", path, err))
 	}
 	return nil
 }

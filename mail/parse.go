@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"github.com/vigil-dev/vigil/internal/spool"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	netmail "net/mail"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -137,39 +135,13 @@ func ParseFile(path string) (*Received, error) {
 // files start with a dot) and directories. Order follows the time stamp
 // that starts each file name, then the name.
 func ReadDir(dir string) ([]*Received, error) {
-	entries, err := os.ReadDir(dir)
+	paths, err := spool.List(dir, ".eml")
 	if err != nil {
 		return nil, err
 	}
-	type file struct {
-		name  string
-		stamp int64
-	}
-	var files []file
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".eml") {
-			continue
-		}
-		prefix, _, _ := strings.Cut(name, "-")
-		stamp, err := strconv.ParseInt(prefix, 10, 64)
-		if err != nil {
-			stamp = -1 // not written by DirSender: sort it first
-		}
-		files = append(files, file{name, stamp})
-	}
-	slices.SortFunc(files, func(a, b file) int {
-		if a.stamp != b.stamp {
-			if a.stamp < b.stamp {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	out := make([]*Received, 0, len(files))
-	for _, f := range files {
-		rc, err := ParseFile(filepath.Join(dir, f.name))
+	out := make([]*Received, 0, len(paths))
+	for _, path := range paths {
+		rc, err := ParseFile(path)
 		if err != nil {
 			return nil, err
 		}
