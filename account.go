@@ -184,6 +184,7 @@ func (r ThrottleRule) Apply(s ThrottleState, now time.Time) (next ThrottleState,
 type Store interface {
 	NoticeStore
 	ResetStore
+	MFAStore
 
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.

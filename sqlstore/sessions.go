@@ -9,28 +9,32 @@ import (
 
 // CreateSession implements vigil.Store.
 func (db *DB) CreateSession(ctx context.Context, s *vigil.Session) error {
-	return db.tx(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.AccountID, s.TokenHash.Bytes(), micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt),
-			micros(s.RevokedAt), micros(s.ReauthAt), s.IP, s.UserAgent, s.DeviceLabel)
-		if err != nil {
-			if isUnique(err) {
-				return vigil.Errorf(vigil.ECONFLICT, "session already exists")
-			}
-			return err
+	return db.tx(ctx, func(t *txn) error { return insertSession(ctx, t, s) })
+}
+
+// insertSession stores a session and the account's last login time inside
+// a transaction.
+func insertSession(ctx context.Context, t *txn, s *vigil.Session) error {
+	_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.AccountID, s.TokenHash.Bytes(), micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt),
+		micros(s.RevokedAt), micros(s.ReauthAt), s.IP, s.UserAgent, s.DeviceLabel)
+	if err != nil {
+		if isUnique(err) {
+			return vigil.Errorf(vigil.ECONFLICT, "session already exists")
 		}
-		res, err := t.exec(ctx, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, micros(s.CreatedAt), s.AccountID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.ENOTFOUND, "account not found")
-		}
-		return nil
-	})
+		return err
+	}
+	res, err := t.exec(ctx, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, micros(s.CreatedAt), s.AccountID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return vigil.Errorf(vigil.ENOTFOUND, "account not found")
+	}
+	return nil
 }
 
 const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label`

@@ -333,3 +333,24 @@ func (s *Store) CompleteReset(ctx context.Context, tokenID, accountID string, h 
 	s.forgetAccount(accountID)
 	return err
 }
+
+// EnableTOTP implements vigil.Store; it changes the account's 2FA flag.
+func (s *Store) EnableTOTP(ctx context.Context, accountID string, step int64, codes []vigil.TokenHash, at time.Time, fx vigil.Effects) error {
+	err := s.Store.EnableTOTP(ctx, accountID, step, codes, at, fx)
+	s.forgetAccount(accountID)
+	return err
+}
+
+// DisableTOTP implements vigil.Store; it changes the account's 2FA flag.
+func (s *Store) DisableTOTP(ctx context.Context, accountID string, at time.Time, fx vigil.Effects) error {
+	err := s.Store.DisableTOTP(ctx, accountID, at, fx)
+	s.forgetAccount(accountID)
+	return err
+}
+
+// CompleteMFAChallenge implements vigil.Store; it sets the last login time.
+func (s *Store) CompleteMFAChallenge(ctx context.Context, id string, sess *vigil.Session) error {
+	err := s.Store.CompleteMFAChallenge(ctx, id, sess)
+	s.forgetAccount(sess.AccountID)
+	return err
+}

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open(t)) })
 	t.Run("NoticesAndChangePassword", func(t *testing.T) { testNotices(t, open(t)) })
 	t.Run("ResetTokens", func(t *testing.T) { testResetTokens(t, open(t)) })
+	t.Run("MFA", func(t *testing.T) { testMFA(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -692,4 +693,82 @@ func testResetTokens(t *testing.T, s vigil.Store) {
 	}
 	_, err = s.ResetTokenByHash(ctx, vigil.NewToken().Hash())
 	wantCode(t, err, vigil.ENOTFOUND)
+}
+
+func testMFA(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "mona")
+	_, err := s.TOTPByAccount(ctx, a.ID)
+	wantCode(t, err, vigil.ENOTFOUND)
+	wantCode(t, s.EnableTOTP(ctx, a.ID, 1, nil, base, vigil.Effects{}), vigil.ENOTFOUND)
+	for _, secret := range []string{"first", "second"} { // a new enrolment replaces a pending one
+		if err := s.PutTOTP(ctx, &vigil.TOTP{AccountID: a.ID, Sealed: []byte(secret), CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.TOTPByAccount(ctx, a.ID)
+	if err != nil || string(got.Sealed) != "second" || !got.ConfirmedAt.IsZero() {
+		t.Fatalf("enrolment = %+v, %v", got, err)
+	}
+	if ok, _ := s.UseTOTPStep(ctx, a.ID, 5); ok {
+		t.Fatal("a step was accepted before 2FA was on")
+	}
+	c1, c2 := vigil.NewToken().Hash(), vigil.NewToken().Hash()
+	if err := s.EnableTOTP(ctx, a.ID, 100, []vigil.TokenHash{c1, c2}, base, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); !acct.MFAEnabled {
+		t.Fatal("2FA flag not set")
+	}
+	wantCode(t, s.PutTOTP(ctx, &vigil.TOTP{AccountID: a.ID, Sealed: []byte("x"), CreatedAt: base}), vigil.ECONFLICT)
+	for _, c := range []struct {
+		step int64
+		ok   bool
+	}{{100, false}, {99, false}, {101, true}, {101, false}, {103, true}} {
+		if ok, err := s.UseTOTPStep(ctx, a.ID, c.step); err != nil || ok != c.ok {
+			t.Fatalf("UseTOTPStep(%d) = %v, %v; want %v", c.step, ok, err, c.ok)
+		}
+	}
+	if ok, _ := s.UseRecoveryCode(ctx, a.ID, c1, base); !ok {
+		t.Fatal("recovery code refused")
+	}
+	if ok, _ := s.UseRecoveryCode(ctx, a.ID, c1, base); ok {
+		t.Fatal("recovery code accepted twice")
+	}
+	if ok, _ := s.UseRecoveryCode(ctx, a.ID, vigil.NewToken().Hash(), base); ok {
+		t.Fatal("unknown recovery code accepted")
+	}
+	// Challenges.
+	tok := vigil.NewToken()
+	ch := &vigil.MFAChallenge{ID: vigil.NewID(), AccountID: a.ID, TokenHash: tok.Hash(), CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute), IP: "192.0.2.1"}
+	if err := s.CreateMFAChallenge(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.AddMFAChallengeAttempt(ctx, ch.ID); n != 1 {
+		t.Fatalf("attempts = %d", n)
+	}
+	gc, err := s.MFAChallengeByHash(ctx, tok.Hash())
+	if err != nil || gc.ID != ch.ID || gc.Attempts != 1 || gc.IP != "192.0.2.1" || !gc.UsedAt.IsZero() {
+		t.Fatalf("challenge = %+v, %v", gc, err)
+	}
+	sess := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base.Add(time.Minute),
+		LastSeenAt: base.Add(time.Minute), ExpiresAt: base.Add(time.Hour)}
+	if err := s.CompleteMFAChallenge(ctx, ch.ID, sess); err != nil {
+		t.Fatal(err)
+	}
+	sess2 := *sess
+	sess2.ID, sess2.TokenHash = vigil.NewID(), vigil.NewToken().Hash()
+	wantCode(t, s.CompleteMFAChallenge(ctx, ch.ID, &sess2), vigil.EINVALID)
+	if _, err := s.SessionByTokenHash(ctx, sess2.TokenHash); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Fatal("a refused completion created a session")
+	}
+	if err := s.DisableTOTP(ctx, a.ID, base, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); acct.MFAEnabled {
+		t.Fatal("2FA still on")
+	}
+	if ok, _ := s.UseRecoveryCode(ctx, a.ID, c2, base); ok {
+		t.Fatal("a recovery code outlived 2FA")
+	}
 }
