@@ -33,7 +33,11 @@ type Error struct {
 	Message    string
 	Type       string        // optional finer problem type than Code, e.g. "mfa-required"
 	RetryAfter time.Duration // with ERATELIMITED: when the caller may try again
-	Err        error
+	// Challenge is handed to the caller with an mfa-required answer: the
+	// token that completes that sign-in with a second factor. It belongs to
+	// the caller who just proved the password, like a session token.
+	Challenge string
+	Err       error
 }
 
 func (e *Error) Error() string {

@@ -73,11 +73,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The one place a session token leaves the server: to its owner, once.
+	s.writeSession(w, r, ns)
+	return nil
+}
+
+// writeSession is the one place a session token leaves the server: to its
+// owner, once, in the answer that created it.
+func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ns *service.NewSession) {
 	s.writeJSON(w, r, http.StatusCreated, loginResponse{
 		Token: ns.Token.Reveal(), SessionID: ns.Session.ID, ExpiresAt: ns.Session.ExpiresAt.UTC(),
 	})
-	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/seal"
 	"github.com/vigil-dev/vigil/service"
 	"github.com/vigil-dev/vigil/sqlstore"
 	"github.com/vigil-dev/vigil/sqlstore/sqltest"
@@ -80,7 +81,12 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	// the outbox worker delivering mail to the same directory. Tests run it
 	// with flush, so delivery is deterministic.
 	cached := storecache.New(db)
+	sealer, err := seal.NewSealer(seal.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.Service, err = service.New(sc, service.Deps{Store: cached, Hasher: hasher, Mail: sender,
+		Sealer: sealer, RecoveryKey: []byte("0123456789abcdef0123456789abcdef"),
 		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)

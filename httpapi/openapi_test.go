@@ -28,7 +28,9 @@ import (
 	"github.com/vigil-dev/vigil/mail"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/seal"
 	"github.com/vigil-dev/vigil/service"
+	"github.com/vigil-dev/vigil/totp"
 )
 
 // MustOpenAPI loads the embedded document and fails tb unless it is a valid
@@ -790,6 +792,23 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("POST", "/v1/password-resets/confirm", "", map[string]string{"token": tok2, "new_password": "a second new passphrase for her"}).
 			expect(t, http.StatusNoContent)
 
+		// Two-factor authentication: enrol, confirm, sign in with it, off.
+		dave := c.signup("erin")
+		en := c.do("POST", "/v1/me/mfa/totp", dave.Token, nil).expect(t, http.StatusOK).JSON(t)
+		secret := en["secret"].(string)
+		code, _ := totp.Code(secret, e.Clock.Now())
+		c.do("POST", "/v1/me/mfa/totp/confirm", dave.Token, map[string]string{"code": code}).expect(t, http.StatusOK)
+		c.do("POST", "/v1/me/mfa/totp", dave.Token, nil).expect(t, http.StatusConflict)
+		mr := c.do("POST", "/v1/sessions", "", map[string]string{"identifier": "erin", "password": dave.Password}).expect(t, http.StatusUnauthorized)
+		challenge := mr.JSON(t)["challenge"].(string)
+		c.do("POST", "/v1/sessions/mfa", "", map[string]string{"challenge": challenge, "code": code}).expect(t, http.StatusForbidden)
+		e.Clock.Advance(30 * time.Second)
+		code, _ = totp.Code(secret, e.Clock.Now())
+		c.do("POST", "/v1/sessions/mfa", "", map[string]string{"challenge": challenge, "code": code}).expect(t, http.StatusCreated)
+		e.Clock.Advance(30 * time.Second)
+		code, _ = totp.Code(secret, e.Clock.Now())
+		c.do("DELETE", "/v1/me/mfa/totp", dave.Token, map[string]string{"password": dave.Password, "code": code}).expect(t, http.StatusNoContent)
+
 		// Password change and the notice it leaves.
 		bobToken, _ := c.login(bob.Username, bob.Password)
 		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": "wrong", "new_password": "x"}).expect(t, http.StatusBadRequest)
@@ -834,8 +853,12 @@ func noMailServer(t *testing.T, e *env) *httpapi.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealer, err := seal.NewSealer(seal.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := service.New(service.DefaultConfig(), service.Deps{Store: e.Store, Hasher: hasher, Mail: failingSender{},
-		Limiter: ratelimit.NewMemory()})
+		Limiter: ratelimit.NewMemory(), Sealer: sealer, RecoveryKey: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ type Problem struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
+	// Challenge completes a sign-in that needs a second factor
+	// (mfa-required), with POST /v1/sessions/mfa.
+	Challenge string `json:"challenge,omitempty"`
 }
 
 // codeStatus maps each vigil error code to its HTTP status and title. A code
@@ -63,8 +66,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{Type: ProblemTypePrefix + code, Title: cs.title, Status: cs.status, Detail: vigil.ErrorMessage(err)}
 	var ve *vigil.Error
-	if errors.As(err, &ve) && ve.Type != "" {
-		p.Type = ProblemTypePrefix + ve.Type
+	if errors.As(err, &ve) {
+		if ve.Type != "" {
+			p.Type = ProblemTypePrefix + ve.Type
+		}
+		p.Challenge = ve.Challenge
 	}
 	h := w.Header()
 	switch code {

@@ -70,6 +70,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /password-reset", Policy: PolicyPublic, Handler: s.resetPagePost},
 
 		{Pattern: "POST /v1/sessions", Policy: PolicyPublic, Handler: s.login, Request: loginRequest{}, Response: loginResponse{}},
+		{Pattern: "POST /v1/sessions/mfa", Policy: PolicyPublic, Handler: s.loginMFA, Request: mfaLoginRequest{}, Response: loginResponse{}},
 		{Pattern: "DELETE /v1/sessions/current", Policy: PolicyOwner, Handler: s.logout},
 		{Pattern: "POST /v1/sessions/current/reauth", Policy: PolicyOwner, Handler: s.reauth, Request: reauthRequest{}},
 
@@ -81,6 +82,9 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
 		{Pattern: "PUT /v1/me/password", Policy: PolicyOwner, Handler: s.changePassword, Request: changePasswordRequest{}},
 		{Pattern: "GET /v1/me/notifications", Policy: PolicyOwner, Handler: s.notifications, Response: noticesResponse{}},
+		{Pattern: "POST /v1/me/mfa/totp", Policy: PolicyOwner, Handler: s.startTOTP, Response: totpEnrolment{}},
+		{Pattern: "POST /v1/me/mfa/totp/confirm", Policy: PolicyOwner, Handler: s.confirmTOTP, Request: codeRequest{}, Response: recoveryCodes{}},
+		{Pattern: "DELETE /v1/me/mfa/totp", Policy: PolicyOwner, Handler: s.disableTOTP, Request: disableTOTPRequest{}},
 		{Pattern: "GET /v1/me/sessions", Policy: PolicyOwner, Handler: s.listSessions, Response: sessionsResponse{}},
 		{Pattern: "DELETE /v1/me/sessions/{id}", Policy: PolicyOwner, Handler: s.revokeSession},
 		{Pattern: "POST /v1/me/sessions/revoke-all", Policy: PolicyOwner, Handler: s.revokeAll, Request: revokeAllRequest{}, Response: revokeAllResponse{}},

@@ -120,7 +120,7 @@ var ErrBadResetToken = vigil.Errorf(vigil.EINVALID, "invalid or expired reset li
 // ConfirmReset sets a new password with a reset token. The token works
 // once, within ResetTTL, and not after a newer token or a password change.
 // On an account with two-factor authentication the second factor is
-// required too (until 2FA exists no account has it). Success revokes every
+// required too. Success revokes every
 // session and outstanding token of the account and notifies the owner.
 func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vigil.Password, mfaCode string) error {
 	client := vigil.ClientFromContext(ctx)
@@ -146,14 +146,19 @@ func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vi
 	} else if err != nil {
 		return err
 	}
-	if acct.MFAEnabled {
-		// Fail closed: a stolen reset link alone never takes an account.
-		return &vigil.Error{Code: vigil.EFORBIDDEN, Type: "mfa-required", Message: "this account has two-factor authentication: the reset needs a code"}
-	}
 	local, _, _ := cutAt(acct.Email)
 	pw, err := s.cfg.PasswordPolicy.Check(newPassword, acct.Username, local)
 	if err != nil {
 		return err
+	}
+	if acct.MFAEnabled {
+		// A stolen reset link alone never takes an account with 2FA.
+		if strings.TrimSpace(mfaCode) == "" {
+			return &vigil.Error{Code: vigil.EFORBIDDEN, Type: "mfa-required", Message: "this account has two-factor authentication: the reset needs a code from the app or a recovery code"}
+		}
+		if err := s.checkSecondFactor(ctx, acct.ID, mfaCode); err != nil {
+			return err
+		}
 	}
 	h, err := s.hasher.Hash(ctx, pw)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-dev/vigil/mail"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/seal"
 )
 
 // Config holds the service's tunables. DefaultConfig has safe values.
@@ -40,6 +41,13 @@ type Config struct {
 	ResetsPerHour     int
 	ResetSourceLimit  ratelimit.Limit
 	ResetConfirmLimit ratelimit.Limit
+
+	// Issuer names the service in authenticator apps.
+	Issuer string
+	// MFAChallengeTTL is how long the second step of a sign-in may take;
+	// MFAChallengeAttempts caps wrong codes per challenge.
+	MFAChallengeTTL      time.Duration
+	MFAChallengeAttempts int
 
 	// ReauthWindow is how recent a password proof must be for sensitive
 	// actions (revoke-all, and later password, email, phone and 2FA changes).
@@ -74,6 +82,9 @@ func DefaultConfig() Config {
 		SessionLifetime:       14 * 24 * time.Hour,
 		TouchInterval:         time.Minute,
 		ReauthWindow:          10 * time.Minute,
+		Issuer:                "vigil",
+		MFAChallengeTTL:       5 * time.Minute,
+		MFAChallengeAttempts:  5,
 		ResetTTL:              30 * time.Minute,
 		ResetsPerHour:         3,
 		ResetSourceLimit:      ratelimit.Limit{Rate: 20.0 / 3600, Burst: 20},
@@ -90,15 +101,17 @@ func DefaultConfig() Config {
 
 // Service is the account service. Create it with New.
 type Service struct {
-	cfg     Config
-	store   vigil.Store
-	hasher  *password.Hasher
-	mail    mail.Sender
-	limiter ratelimit.Limiter
-	now     func() time.Time
-	log     *slog.Logger
-	m       *metrics
-	kick    func()
+	cfg         Config
+	store       vigil.Store
+	hasher      *password.Hasher
+	mail        mail.Sender
+	limiter     ratelimit.Limiter
+	now         func() time.Time
+	log         *slog.Logger
+	m           *metrics
+	kick        func()
+	sealer      *seal.Sealer
+	recoveryKey []byte
 }
 
 // Deps are the service's collaborators.
@@ -110,6 +123,10 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 	Logger   *slog.Logger          // nil: discard
 	Registry prometheus.Registerer // nil: metrics are kept but not exported
+	// Sealer encrypts TOTP secrets at rest; RecoveryKey keys the hashes of
+	// recovery codes. Both come from the server's secret key.
+	Sealer      *seal.Sealer
+	RecoveryKey []byte
 	// Kick is called after a change has committed outbox items, to wake
 	// the delivery worker (nil: the worker finds them when it polls).
 	Kick func()
@@ -117,8 +134,8 @@ type Deps struct {
 
 // New returns a service. It fails if a dependency is missing.
 func New(cfg Config, d Deps) (*Service, error) {
-	if d.Store == nil || d.Hasher == nil || d.Mail == nil || d.Limiter == nil {
-		return nil, errors.New("service: store, hasher, mail and limiter are required")
+	if d.Store == nil || d.Hasher == nil || d.Mail == nil || d.Limiter == nil || d.Sealer == nil || len(d.RecoveryKey) < 32 {
+		return nil, errors.New("service: store, hasher, mail, limiter, sealer and a 32-byte recovery key are required")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -138,7 +155,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		d.Kick = func() {}
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
-		now: d.Now, log: d.Logger, m: m, kick: d.Kick}, nil
+		now: d.Now, log: d.Logger, m: m, kick: d.Kick, sealer: d.Sealer, recoveryKey: d.RecoveryKey}, nil
 }
 
 // Config returns the configuration the service runs with.

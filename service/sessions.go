@@ -119,6 +119,11 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 			}
 		}
 	}
+	if acct.MFAEnabled {
+		attempt.Result = vigil.LoginMFARequired
+		s.record(ctx, attempt)
+		return nil, s.mfaChallenge(ctx, acct)
+	}
 	now := s.now()
 	tok := vigil.NewToken()
 	sess := &vigil.Session{

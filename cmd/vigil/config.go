@@ -8,12 +8,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/seal"
 	"github.com/vigil-dev/vigil/service"
 )
 
@@ -42,6 +44,8 @@ type Config struct {
 	LookupBurst     int
 
 	DebugListen     string // loopback address for net/http/pprof; empty: off
+	SecretKey       string // base64 32 bytes; empty: read or create SecretKeyFile
+	SecretKeyFile   string
 	TrustedProxies  string // comma-separated CIDRs
 	LogLevel        string
 	LogFormat       string
@@ -130,6 +134,11 @@ func (c *Config) Validate() error {
 	if err := (ratelimit.Limit{Rate: c.LookupRate, Burst: c.LookupBurst}).Validate(); err != nil {
 		return bad("lookup-rate", vigil.ErrorMessage(err))
 	}
+	if c.SecretKey != "" {
+		if _, err := seal.ParseKey(c.SecretKey); err != nil {
+			return bad("secret-key", err.Error())
+		}
+	}
 	if c.DebugListen != "" {
 		host, _, err := net.SplitHostPort(c.DebugListen)
 		ip, perr := netip.ParseAddr(host)
@@ -198,6 +207,8 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "a session ends this long after sign-in")
 	fs.Float64Var(&c.LookupRate, "lookup-rate", c.LookupRate, "user lookups of others per second allowed per caller, after the burst")
 	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
+	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "the server's secret key (32 bytes, base64): seals 2FA secrets and keys recovery-code hashes; every instance needs the same (prefer VIGIL_SECRET_KEY_FILE)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when --secret-key is not given; created with a new key (mode 0600) if missing (default: vigil.key beside the SQLite database, or in the working directory)")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address (host:port) serving Go profiles at /debug/pprof/; empty: off")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -263,4 +274,40 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, sec
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// secretKey returns the configured key, or the one in SecretKeyFile,
+// creating that file with a new key if it does not exist.
+func (c *Config) secretKey() (seal.Key, bool, error) {
+	if c.SecretKey != "" {
+		k, err := seal.ParseKey(c.SecretKey)
+		return k, false, err
+	}
+	if c.SecretKeyFile == "" {
+		c.SecretKeyFile = "vigil.key"
+		if !strings.Contains(c.Database, "://") {
+			c.SecretKeyFile = filepath.Join(filepath.Dir(c.Database), "vigil.key")
+		}
+	}
+	b, err := os.ReadFile(c.SecretKeyFile)
+	if err == nil {
+		k, err := seal.ParseKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return seal.Key{}, false, &ConfigError{Setting: "secret-key-file", Problem: err.Error()}
+		}
+		return k, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return seal.Key{}, false, &ConfigError{Setting: "secret-key-file", Problem: err.Error()}
+	}
+	k := seal.GenerateKey()
+	f, err := os.OpenFile(c.SecretKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return seal.Key{}, false, &ConfigError{Setting: "secret-key-file", Problem: err.Error()}
+	}
+	if _, err := f.WriteString(k.Reveal() + "\n"); err != nil {
+		f.Close()
+		return seal.Key{}, false, err
+	}
+	return k, true, f.Close()
 }

@@ -37,6 +37,8 @@ var twinSamples = map[string][2]string{
 	"smtp-addr":           {"smtp.env.example:587", "smtp.flag.example:587"},
 	"smtp-username":       {"env-user", "flag-user"},
 	"smtp-password":       {"env-secret", "flag-secret"},
+	"secret-key":          {"c1Jkmdfw0gi7h3jUOYdkw7C6bNwIZuqf4Yp4XIFJn7c=", "rtzLMTdbMQZwn2Qz4DY8taTCWlQKFvR5MBiilDLzKU0="},
+	"secret-key-file":     {"/tmp/env.key", "/tmp/flag.key"},
 	"smtp-starttls":       {"opportunistic", "none"},
 	"smtp-implicit-tls":   {"true", "false"},
 	"password-min-length": {"12", "20"},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +24,7 @@ import (
 	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/seal"
 	"github.com/vigil-dev/vigil/service"
 	"github.com/vigil-dev/vigil/sqlstore"
 	"github.com/vigil-dev/vigil/storecache"
@@ -77,11 +80,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.PasswordPolicy.MinLength = cfg.PasswordMinLength
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
+	key, created, err := cfg.secretKey()
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.Warn("created a new secret key; keep it, and give every instance the same", "file", cfg.SecretKeyFile)
+	}
+	sealer, err := seal.NewSealer(key)
+	if err != nil {
+		return err
+	}
 	store := storecache.New(db)
 	var worker *outbox.Worker
 	svc, err := service.New(sc, service.Deps{
 		Store: store, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
-		Kick: func() { worker.Notify() },
+		Kick: func() { worker.Notify() }, Sealer: sealer, RecoveryKey: recoveryKey(key),
 	})
 	if err != nil {
 		return err
@@ -205,4 +219,12 @@ func debugMux() *http.ServeMux {
 	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return m
+}
+
+// recoveryKey derives the key of recovery-code hashes from the secret key,
+// apart from the sealing key that the key itself is.
+func recoveryKey(k seal.Key) []byte {
+	m := hmac.New(sha256.New, []byte(k.Reveal()))
+	m.Write([]byte("vigil recovery codes v1"))
+	return m.Sum(nil)
 }
