@@ -229,8 +229,12 @@ type Store interface {
 	SessionsByAccount(ctx context.Context, accountID string, now time.Time) ([]*Session, error)
 	// RevokeAccountSessions revokes every session of the account that is
 	// not revoked yet, except the one with id except (may be ""), and
-	// reports how many it revoked.
-	RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error)
+	// reports how many it revoked; fx is written in the same transaction.
+	RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time, fx Effects) (int64, error)
+	// HasSignedInFrom reports whether the account ever signed in
+	// successfully with this device label from this address, and whether
+	// it ever signed in at all.
+	HasSignedInFrom(ctx context.Context, accountID, deviceLabel, ip string) (device, any bool, err error)
 	// SetSessionReauth records that the session's holder re-authenticated
 	// at the given time.
 	SetSessionReauth(ctx context.Context, id string, at time.Time) error

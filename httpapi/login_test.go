@@ -33,6 +33,7 @@ func (e *env) loginFrom(ip, identifier, pw string) *response {
 	req, _ := http.NewRequest("POST", e.URL+"/v1/sessions", bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Forwarded-For", ip)
+	req.Header.Set("User-Agent", "vigil-test/1.0 (X11; Linux x86_64) Firefox/140.0")
 	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

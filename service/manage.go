@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/password"
@@ -76,10 +77,18 @@ func (s *Service) RevokeAllSessions(ctx context.Context, includeCurrent bool) (i
 	if includeCurrent {
 		except = ""
 	}
-	n, err := s.store.RevokeAccountSessions(ctx, a.AccountID, except, s.now())
+	acct, err := s.actorAccount(ctx)
 	if err != nil {
 		return 0, err
 	}
+	client := vigil.ClientFromContext(ctx)
+	fx := s.noticeEffects(acct, vigil.NoticeSessionsRevoked, "You were signed out everywhere",
+		fmt.Sprintf("Every session of your account was signed out from %s (%s).", DeviceLabel(client.UserAgent), client.IP))
+	n, err := s.store.RevokeAccountSessions(ctx, a.AccountID, except, s.now(), fx)
+	if err != nil {
+		return 0, err
+	}
+	s.kick()
 	s.log.InfoContext(ctx, "all sessions revoked", "account_id", a.AccountID, "count", n, "include_current", includeCurrent)
 	return n, nil
 }

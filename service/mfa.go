@@ -231,6 +231,9 @@ func (s *Service) CompleteMFA(ctx context.Context, challenge, code string) (*New
 		}
 		return nil, err
 	}
+	if acct, err := s.store.AccountByID(ctx, ch.AccountID); err == nil {
+		s.noticeNewDevice(ctx, acct, attempt)
+	}
 	attempt.Result = vigil.LoginSuccess
 	s.record(ctx, attempt)
 	s.log.InfoContext(ctx, "signed in with 2FA", "account_id", ch.AccountID, "session_id", sess.ID)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/vigil-dev/vigil"
@@ -99,6 +100,7 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 		attempt.Result = vigil.LoginFailed
 		s.record(ctx, attempt)
 		s.log.InfoContext(ctx, "sign-in failed", "account_id", acct.ID, "ip", client.IP)
+		s.noticeFailedBurst(ctx, acct, keys[1].key)
 		return nil, ErrBadCredentials
 	}
 	// Proven: forget this account's failures. The source gets back only
@@ -134,6 +136,7 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
+	s.noticeNewDevice(ctx, acct, attempt)
 	attempt.Result = vigil.LoginSuccess
 	s.record(ctx, attempt)
 	s.log.InfoContext(ctx, "signed in", "account_id", acct.ID, "session_id", sess.ID, "ip", client.IP)
@@ -228,4 +231,43 @@ func (s *Service) actorAccount(ctx context.Context) (*vigil.Account, error) {
 		return nil, vigil.ErrUnauthenticated
 	}
 	return acct, err
+}
+
+// noticeNewDevice tells the owner of a sign-in from a device and address
+// never seen signing in before (not for the very first sign-in). Call it
+// before recording the success. A failure is logged: the sign-in stands.
+func (s *Service) noticeNewDevice(ctx context.Context, acct *vigil.Account, at *vigil.LoginAttempt) {
+	known, any, err := s.store.HasSignedInFrom(ctx, acct.ID, at.DeviceLabel, at.IP)
+	if err != nil {
+		s.log.ErrorContext(ctx, "new-device check failed", "account_id", acct.ID, "err", err)
+		return
+	}
+	if known || !any {
+		return
+	}
+	fx := s.noticeEffects(acct, vigil.NoticeNewDeviceLogin, "New sign-in to your account",
+		fmt.Sprintf("Your account was signed in to from a new device: %s, address %s. If this was not you, change your password "+
+			"and sign out everywhere.", at.DeviceLabel, at.IP))
+	if err := s.store.AddEffects(ctx, fx); err != nil {
+		s.log.ErrorContext(ctx, "new-device notice not stored", "account_id", acct.ID, "err", err)
+		return
+	}
+	s.kick()
+}
+
+// noticeFailedBurst tells the owner once per burst, when failed sign-ins
+// reach the point where the account's throttle starts blocking.
+func (s *Service) noticeFailedBurst(ctx context.Context, acct *vigil.Account, key string) {
+	st, err := s.store.ThrottleState(ctx, key)
+	if err != nil || st.Failures != s.cfg.ThrottleAccount.Free {
+		return
+	}
+	fx := s.noticeEffects(acct, vigil.NoticeFailedLoginBurst, "Many failed sign-ins to your account",
+		fmt.Sprintf("There were %d failed sign-ins to your account in a short time; further attempts are slowed down. "+
+			"If they were not yours, someone may be guessing your password: make sure it is unique, and turn on two-factor authentication.", st.Failures))
+	if err := s.store.AddEffects(ctx, fx); err != nil {
+		s.log.ErrorContext(ctx, "failed-burst notice not stored", "account_id", acct.ID, "err", err)
+		return
+	}
+	s.kick()
 }

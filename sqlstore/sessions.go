@@ -79,13 +79,30 @@ func (db *DB) SessionsByAccount(ctx context.Context, accountID string, now time.
 }
 
 // RevokeAccountSessions implements vigil.Store.
-func (db *DB) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0 AND id <> ?`,
-		micros(at), accountID, except)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+func (db *DB) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time, fx vigil.Effects) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(t *txn) error {
+		res, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0 AND id <> ?`,
+			micros(at), accountID, except)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return insertEffects(ctx, t, fx)
+	})
+	return n, err
+}
+
+// HasSignedInFrom implements vigil.Store.
+func (db *DB) HasSignedInFrom(ctx context.Context, accountID, deviceLabel, ip string) (device, any bool, err error) {
+	var d, a int
+	err = db.queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM login_attempts WHERE account_id = ? AND result = 'success' AND device_label = ? AND ip = ? LIMIT 1) x),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM login_attempts WHERE account_id = ? AND result = 'success' LIMIT 1) y)`,
+		accountID, deviceLabel, ip, accountID).Scan(&d, &a)
+	return d > 0, a > 0, err
 }
 
 // SetSessionReauth implements vigil.Store.

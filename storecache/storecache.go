@@ -288,9 +288,9 @@ func (s *Store) SetRoles(ctx context.Context, id string, roles []string) error {
 // RevokeAccountSessions implements vigil.Store. It forgets every cached
 // session, not only the account's: the operation is rare and the cache
 // keeps no index by account.
-func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time) (int64, error) {
+func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, except string, at time.Time, fx vigil.Effects) (int64, error) {
 	s.forgetAllSessions()
-	n, err := s.Store.RevokeAccountSessions(ctx, accountID, except, at)
+	n, err := s.Store.RevokeAccountSessions(ctx, accountID, except, at, fx)
 	s.forgetAllSessions()
 	return n, err
 }

@@ -435,7 +435,7 @@ func testAccountSessions(t *testing.T, s vigil.Store) {
 	if r, _ := s.SessionByTokenHash(ctx, s2.TokenHash); !r.ReauthAt.Equal(base.Add(time.Hour)) {
 		t.Fatalf("reauth at = %v", r.ReauthAt)
 	}
-	n, err := s.RevokeAccountSessions(ctx, a.ID, s2.ID, base.Add(2*time.Hour))
+	n, err := s.RevokeAccountSessions(ctx, a.ID, s2.ID, base.Add(2*time.Hour), vigil.Effects{})
 	if err != nil || n != 3 { // s1, s3 and the expired one
 		t.Fatalf("revoked %d (%v), want 3", n, err)
 	}
@@ -450,8 +450,28 @@ func testAccountSessions(t *testing.T, s vigil.Store) {
 	if r, _ := s.SessionByTokenHash(ctx, other.TokenHash); !r.RevokedAt.IsZero() {
 		t.Fatal("another account's session was revoked")
 	}
-	if n, _ := s.RevokeAccountSessions(ctx, a.ID, "", base.Add(3*time.Hour)); n != 1 {
+	if n, _ := s.RevokeAccountSessions(ctx, a.ID, "", base.Add(3*time.Hour), vigil.Effects{}); n != 1 {
 		t.Fatalf("second revoke-all revoked %d, want the one left", n)
+	}
+	// Devices signed in from.
+	if d, any, err := s.HasSignedInFrom(ctx, a.ID, "Firefox on Linux", "192.0.2.1"); err != nil || d || any {
+		t.Fatalf("HasSignedInFrom before any sign-in = %v %v %v", d, any, err)
+	}
+	for _, at := range []*vigil.LoginAttempt{
+		{ID: vigil.NewID(), AccountID: a.ID, At: base, Result: vigil.LoginFailed, IP: "192.0.2.9", DeviceLabel: "curl"},
+		{ID: vigil.NewID(), AccountID: a.ID, At: base, Result: vigil.LoginSuccess, IP: "192.0.2.1", DeviceLabel: "Firefox on Linux"},
+	} {
+		if err := s.AddLoginAttempt(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		label, ip string
+		device    bool
+	}{{"Firefox on Linux", "192.0.2.1", true}, {"Firefox on Linux", "192.0.2.2", false}, {"curl", "192.0.2.9", false}} {
+		if d, any, err := s.HasSignedInFrom(ctx, a.ID, c.label, c.ip); err != nil || d != c.device || !any {
+			t.Fatalf("HasSignedInFrom(%s, %s) = %v %v %v", c.label, c.ip, d, any, err)
+		}
 	}
 }
 
