@@ -74,7 +74,8 @@ type Signup struct {
 	Phone        string
 	PasswordHash PasswordHash
 	CodeHash     TokenHash
-	Attempts     int // wrong codes tried so far
+	NoticeCode   string // printed in the verification mail; the account's first notice carries it
+	Attempts     int    // wrong codes tried so far
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 }
@@ -194,10 +195,11 @@ type Store interface {
 	// AddSignupAttempt counts one wrong code against the signup and returns
 	// the new count.
 	AddSignupAttempt(ctx context.Context, id string) (int, error)
-	// CompleteSignup deletes the signup and creates the account from it, in
-	// one transaction. ECONFLICT if the username or email was taken since;
-	// ENOTFOUND if the signup is gone (used by a concurrent call).
-	CompleteSignup(ctx context.Context, signupID string, a *Account) error
+	// CompleteSignup deletes the signup, creates the account from it and
+	// writes fx, in one transaction. ECONFLICT if the username or email was
+	// taken since; ENOTFOUND if the signup is gone (used by a concurrent
+	// call).
+	CompleteSignup(ctx context.Context, signupID string, a *Account, fx Effects) error
 	// DeleteExpiredSignups removes signups that expired before now.
 	DeleteExpiredSignups(ctx context.Context, now time.Time) (int64, error)
 

@@ -18,6 +18,7 @@ const (
 	NoticeResetCompleted   = "reset_completed"
 	NoticeSessionsRevoked  = "sessions_revoked"
 	NoticeSignupAttempt    = "signup_attempt"
+	NoticeAccountCreated   = "account_created"
 )
 
 // Notice is a security notice as its owner sees it in the app. Every mail,

@@ -128,7 +128,7 @@ func (s *Service) Register(ctx context.Context, r Registration) error {
 	code := newCode()
 	su := &vigil.Signup{
 		ID: vigil.NewID(), Username: username, Email: email, Phone: phone, PasswordHash: hash,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SignupCodeTTL),
+		NoticeCode: newNoticeCode(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SignupCodeTTL),
 	}
 	su.CodeHash = signupCodeHash(su.ID, code)
 	if err := s.store.PutSignup(ctx, su); err != nil {
@@ -140,7 +140,9 @@ func (s *Service) Register(ctx context.Context, r Registration) error {
 		Subject: "Your vigil verification code",
 		Text: fmt.Sprintf("Hello %s,\n\nYour verification code is: %s\n\nEnter it in the app to finish creating your account. "+
 			"It expires in %d minutes.\n\nIf you did not sign up at %s, ignore this mail: without the code no account is created.\n\n"+
-			"This mail never asks for your password.\n", username, code, int(s.cfg.SignupCodeTTL.Minutes()), s.cfg.PublicURL),
+			"Notice code: %s\nOnce your account exists, you find this notice, with the same code, in the app under security notices.\n\n"+
+			"This mail never asks for your password.\n", username, code, int(s.cfg.SignupCodeTTL.Minutes()), s.cfg.PublicURL, su.NoticeCode),
+		Headers: map[string]string{"X-Vigil-Notice-Code": su.NoticeCode},
 	})
 }
 
@@ -209,7 +211,11 @@ func (s *Service) Verify(ctx context.Context, email, code string) (*vigil.Accoun
 		ID: vigil.NewID(), Username: su.Username, DisplayName: su.Username, Email: su.Email, EmailVerified: true,
 		Phone: su.Phone, PasswordHash: su.PasswordHash, CreatedAt: now,
 	}
-	if err := s.store.CompleteSignup(ctx, su.ID, a); err != nil {
+	// The account's first notice carries the code of the mail that made it.
+	fx := vigil.Effects{Notices: []*vigil.Notice{{ID: vigil.NewID(), AccountID: a.ID, Kind: vigil.NoticeAccountCreated,
+		Code: su.NoticeCode, Title: "Your account was created", CreatedAt: now,
+		Text: "Your account was created after you entered the code from the verification mail, which carried this notice code."}}}
+	if err := s.store.CompleteSignup(ctx, su.ID, a, fx); err != nil {
 		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
 			return nil, ErrBadCode // completed by a concurrent call
 		}

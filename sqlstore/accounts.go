@@ -36,12 +36,12 @@ func splitRoles(s string) []string {
 
 // PutSignup implements vigil.Store.
 func (db *DB) PutSignup(ctx context.Context, s *vigil.Signup) error {
-	_, err := db.exec(ctx, `INSERT INTO signups (id, username, email, phone, password_hash, code_hash, attempts, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO signups (id, username, email, phone, password_hash, code_hash, notice_code, attempts, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
 		ON CONFLICT (email) DO UPDATE SET id = excluded.id, username = excluded.username, phone = excluded.phone,
-			password_hash = excluded.password_hash, code_hash = excluded.code_hash, attempts = 0,
+			password_hash = excluded.password_hash, code_hash = excluded.code_hash, notice_code = excluded.notice_code, attempts = 0,
 			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		s.ID, s.Username, s.Email, s.Phone, string(s.PasswordHash), s.CodeHash.Bytes(), micros(s.CreatedAt), micros(s.ExpiresAt))
+		s.ID, s.Username, s.Email, s.Phone, string(s.PasswordHash), s.CodeHash.Bytes(), s.NoticeCode, micros(s.CreatedAt), micros(s.ExpiresAt))
 	return err
 }
 
@@ -51,9 +51,9 @@ func (db *DB) SignupByEmail(ctx context.Context, email string) (*vigil.Signup, e
 	var hash string
 	var code []byte
 	var created, expires int64
-	err := db.queryRow(ctx, `SELECT id, username, email, phone, password_hash, code_hash, attempts, created_at, expires_at
+	err := db.queryRow(ctx, `SELECT id, username, email, phone, password_hash, code_hash, notice_code, attempts, created_at, expires_at
 		FROM signups WHERE email = ?`, email).
-		Scan(&s.ID, &s.Username, &s.Email, &s.Phone, &hash, &code, &s.Attempts, &created, &expires)
+		Scan(&s.ID, &s.Username, &s.Email, &s.Phone, &hash, &code, &s.NoticeCode, &s.Attempts, &created, &expires)
 	if err != nil {
 		return nil, notFound(err, "signup")
 	}
@@ -74,7 +74,7 @@ func (db *DB) AddSignupAttempt(ctx context.Context, id string) (int, error) {
 }
 
 // CompleteSignup implements vigil.Store.
-func (db *DB) CompleteSignup(ctx context.Context, signupID string, a *vigil.Account) error {
+func (db *DB) CompleteSignup(ctx context.Context, signupID string, a *vigil.Account, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
 		res, err := t.exec(ctx, `DELETE FROM signups WHERE id = ?`, signupID)
 		if err != nil {
@@ -85,7 +85,10 @@ func (db *DB) CompleteSignup(ctx context.Context, signupID string, a *vigil.Acco
 		} else if n == 0 {
 			return vigil.Errorf(vigil.ENOTFOUND, "signup not found")
 		}
-		return insertAccount(ctx, t, a)
+		if err := insertAccount(ctx, t, a); err != nil {
+			return err
+		}
+		return insertEffects(ctx, t, fx)
 	})
 }
 

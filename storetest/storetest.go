@@ -50,7 +50,7 @@ func MustCreateAccount(tb testing.TB, s vigil.Store, username string) *vigil.Acc
 		ID: vigil.NewID(), Username: username, DisplayName: username, Email: su.Email, EmailVerified: true,
 		PasswordHash: su.PasswordHash, CreatedAt: base,
 	}
-	if err := s.CompleteSignup(ctx, su.ID, a); err != nil {
+	if err := s.CompleteSignup(ctx, su.ID, a, vigil.Effects{}); err != nil {
 		tb.Fatal(err)
 	}
 	return a
@@ -67,7 +67,7 @@ func testSignups(t *testing.T, s vigil.Store) {
 	ctx := context.Background()
 	code := vigil.NewToken()
 	su := &vigil.Signup{ID: vigil.NewID(), Username: "alice", Email: "alice@example.com", Phone: "+15551234567",
-		PasswordHash: "$argon2id$first", CodeHash: code.Hash(), CreatedAt: base, ExpiresAt: base.Add(15 * time.Minute)}
+		PasswordHash: "$argon2id$first", CodeHash: code.Hash(), NoticeCode: "AB12-CD34", CreatedAt: base, ExpiresAt: base.Add(15 * time.Minute)}
 	if err := s.PutSignup(ctx, su); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func testSignups(t *testing.T, s vigil.Store) {
 		t.Fatal(err)
 	}
 	if got.ID != su.ID || got.Username != "alice" || got.Phone != su.Phone || !got.CodeHash.Equal(code.Hash()) ||
-		got.PasswordHash != su.PasswordHash || !got.ExpiresAt.Equal(su.ExpiresAt) || got.Attempts != 0 {
+		got.PasswordHash != su.PasswordHash || !got.ExpiresAt.Equal(su.ExpiresAt) || got.Attempts != 0 || got.NoticeCode != "AB12-CD34" {
 		t.Fatalf("signup read back differs: %+v", got)
 	}
 	for want := 1; want <= 3; want++ {
@@ -103,7 +103,7 @@ func testSignups(t *testing.T, s vigil.Store) {
 
 	a := &vigil.Account{ID: vigil.NewID(), Username: "alice2", DisplayName: "alice2", Email: su2.Email,
 		EmailVerified: true, PasswordHash: su2.PasswordHash, CreatedAt: base}
-	if err := s.CompleteSignup(ctx, su2.ID, a); err != nil {
+	if err := s.CompleteSignup(ctx, su2.ID, a, vigil.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.SignupByEmail(ctx, "alice@example.com")
@@ -111,7 +111,7 @@ func testSignups(t *testing.T, s vigil.Store) {
 	// A second completion of the same signup finds nothing to complete.
 	a2 := *a
 	a2.ID = vigil.NewID()
-	wantCode(t, s.CompleteSignup(ctx, su2.ID, &a2), vigil.ENOTFOUND)
+	wantCode(t, s.CompleteSignup(ctx, su2.ID, &a2, vigil.Effects{}), vigil.ENOTFOUND)
 
 	// Expired signups are swept.
 	old := &vigil.Signup{ID: vigil.NewID(), Username: "old", Email: "old@example.com", PasswordHash: "x",
@@ -135,7 +135,7 @@ func testSignupConflicts(t *testing.T, s vigil.Store) {
 		t.Fatal(err)
 	}
 	err := s.CompleteSignup(ctx, su.ID, &vigil.Account{ID: vigil.NewID(), Username: "bob", DisplayName: "bob",
-		Email: su.Email, PasswordHash: "x", CreatedAt: base})
+		Email: su.Email, PasswordHash: "x", CreatedAt: base}, vigil.Effects{})
 	wantCode(t, err, vigil.ECONFLICT)
 	if vigil.ErrorMessage(err) != "username is taken" {
 		t.Fatalf("message = %q", vigil.ErrorMessage(err))
@@ -150,7 +150,7 @@ func testSignupConflicts(t *testing.T, s vigil.Store) {
 		t.Fatal(err)
 	}
 	err = s.CompleteSignup(ctx, su2.ID, &vigil.Account{ID: vigil.NewID(), Username: "bobby", DisplayName: "bobby",
-		Email: su2.Email, PasswordHash: "x", CreatedAt: base})
+		Email: su2.Email, PasswordHash: "x", CreatedAt: base}, vigil.Effects{})
 	wantCode(t, err, vigil.ECONFLICT)
 }
 
