@@ -272,6 +272,9 @@ type Store interface {
 	// FailOutbox records a failed delivery: the item is due again at next,
 	// or never again if dead.
 	FailOutbox(ctx context.Context, id string, next time.Time, reason string, dead bool) error
+	// PurgeOutbox deletes items delivered or given up before t (their
+	// payloads hold addresses), and throttle rows untouched since t.
+	PurgeOutbox(ctx context.Context, t time.Time) (int64, error)
 	// OutboxItemByID returns one item (ENOTFOUND if none).
 	OutboxItemByID(ctx context.Context, id string) (*OutboxItem, error)
 

@@ -198,3 +198,32 @@ func TestResetPage(t *testing.T) {
 		t.Fatal("a reset token reached the logs")
 	}
 }
+
+// Reset requests (which hold the identifier asked for) and other
+// delivered outbox rows do not stay forever.
+func TestSweepPurgesOldOutbox(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.signup("alice")
+	e.do("POST", "/v1/password-resets", "", map[string]string{"identifier": "someone@example.com"}).expect(t, http.StatusAccepted)
+	e.flush()
+	count := func() int {
+		rows, err := e.Store.RawQuery(t.Context(), "SELECT id FROM outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	if count() == 0 {
+		t.Fatal("no outbox rows to purge; the test would prove nothing")
+	}
+	if err := e.Service.Sweep(t.Context()); err != nil || count() == 0 {
+		t.Fatalf("fresh rows purged (%v)", err)
+	}
+	e.Clock.Advance(31 * 24 * time.Hour)
+	if err := e.Service.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d outbox rows left after the retention period", n)
+	}
+}

@@ -199,14 +199,23 @@ func sourceKey(ip string) string {
 	return a.String()
 }
 
-// Sweep deletes expired sign-ups. The server calls it periodically.
+// Retention is how long delivered notices' outbox rows (which hold
+// addresses and identifiers) and idle throttle rows are kept.
+const Retention = 30 * 24 * time.Hour
+
+// Sweep deletes expired sign-ups, and outbox and throttle rows past
+// Retention. The server calls it periodically.
 func (s *Service) Sweep(ctx context.Context) error {
 	n, err := s.store.DeleteExpiredSignups(ctx, s.now())
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		s.log.InfoContext(ctx, "expired sign-ups removed", "count", n)
+	m, err := s.store.PurgeOutbox(ctx, s.now().Add(-Retention))
+	if err != nil {
+		return err
+	}
+	if n+m > 0 {
+		s.log.InfoContext(ctx, "swept", "expired_signups", n, "old_outbox_items", m)
 	}
 	return nil
 }

@@ -99,6 +99,24 @@ func (db *DB) FailOutbox(ctx context.Context, id string, next time.Time, reason 
 	return err
 }
 
+// PurgeOutbox implements vigil.Store.
+func (db *DB) PurgeOutbox(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *txn) error {
+		res, err := tx.exec(ctx, `DELETE FROM outbox WHERE (delivered_at <> 0 AND delivered_at < ?) OR (dead AND next_attempt_at < ?)`,
+			micros(t), micros(t))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `DELETE FROM throttles WHERE updated_at < ?`, micros(t))
+		return err
+	})
+	return n, err
+}
+
 // OutboxItemByID implements vigil.Store.
 func (db *DB) OutboxItemByID(ctx context.Context, id string) (*vigil.OutboxItem, error) {
 	it, err := scanOutbox(db.queryRow(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))

@@ -529,6 +529,15 @@ func testOutbox(t *testing.T, s vigil.Store) {
 	}
 	_, err = s.OutboxItemByID(ctx, vigil.NewID())
 	wantCode(t, err, vigil.ENOTFOUND)
+
+	// Retention: delivered and dead items go once old; pending ones stay.
+	n, err := s.PurgeOutbox(ctx, base.Add(24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("purged %d (%v), want the delivered and the dead item", n, err)
+	}
+	if _, err := s.OutboxItemByID(ctx, ids[1]); err != nil {
+		t.Fatalf("a pending item was purged: %v", err)
+	}
 }
 
 func testOutboxConcurrent(t *testing.T, s vigil.Store) {
