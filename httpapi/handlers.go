@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -156,12 +157,17 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type loginActivityResponse struct {
-	Items      []*vigil.LoginAttempt `json:"items"`
-	NextCursor string                `json:"next_cursor,omitempty"`
+// pageResponse is one page of a listing, newest first.
+type pageResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) loginActivity(w http.ResponseWriter, r *http.Request) error {
+type loginActivityResponse = pageResponse[*vigil.LoginAttempt]
+
+// servePage answers a listing: ?cursor= and ?limit= read strictly, one
+// service call, an empty list rather than null.
+func servePage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(context.Context, vigil.Page) ([]T, string, error)) error {
 	q, err := query(r)
 	if err != nil {
 		return err
@@ -170,13 +176,17 @@ func (s *Server) loginActivity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := s.svc.LoginActivity(r.Context(), vigil.Page{Cursor: q.Get("cursor"), Limit: limit})
+	items, next, err := list(r.Context(), vigil.Page{Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {
 		return err
 	}
 	if items == nil {
-		items = []*vigil.LoginAttempt{}
+		items = []T{}
 	}
-	s.writeJSON(w, r, http.StatusOK, loginActivityResponse{Items: items, NextCursor: next})
+	s.writeJSON(w, r, http.StatusOK, pageResponse[T]{Items: items, NextCursor: next})
 	return nil
+}
+
+func (s *Server) loginActivity(w http.ResponseWriter, r *http.Request) error {
+	return servePage(s, w, r, s.svc.LoginActivity)
 }

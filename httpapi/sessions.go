@@ -81,27 +81,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type noticesResponse struct {
-	Items      []*vigil.Notice `json:"items"`
-	NextCursor string          `json:"next_cursor,omitempty"`
-}
+type noticesResponse = pageResponse[*vigil.Notice]
 
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r)
-	if err != nil {
-		return err
-	}
-	limit, err := parseLimit(q)
-	if err != nil {
-		return err
-	}
-	items, next, err := s.svc.Notices(r.Context(), vigil.Page{Cursor: q.Get("cursor"), Limit: limit})
-	if err != nil {
-		return err
-	}
-	if items == nil {
-		items = []*vigil.Notice{}
-	}
-	s.writeJSON(w, r, http.StatusOK, noticesResponse{Items: items, NextCursor: next})
-	return nil
+	return servePage(s, w, r, s.svc.Notices)
 }

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigil-dev/vigil"
 )
@@ -19,9 +21,27 @@ func (db *DB) AddLoginAttempt(ctx context.Context, a *vigil.LoginAttempt) error 
 // maxPage bounds every listing, whatever the caller asks for.
 const maxPage = 100
 
-// LoginAttempts implements vigil.Store. The cursor is the (time, id) of the
-// last row of the previous page; rows are ordered by both, newest first.
+// LoginAttempts implements vigil.Store.
 func (db *DB) LoginAttempts(ctx context.Context, accountID string, p vigil.Page) ([]*vigil.LoginAttempt, string, error) {
+	return keysetPage(ctx, db, `SELECT id, at, result, ip, user_agent, device_label FROM login_attempts
+		WHERE account_id = ? AND (at < ? OR (at = ? AND id < ?))
+		ORDER BY at DESC, id DESC LIMIT ?`, accountID, p,
+		func(r *sql.Rows) (*vigil.LoginAttempt, error) {
+			a := vigil.LoginAttempt{AccountID: accountID}
+			var t int64
+			err := r.Scan(&a.ID, &t, &a.Result, &a.IP, &a.UserAgent, &a.DeviceLabel)
+			a.At = fromMicros(t)
+			return &a, err
+		},
+		func(a *vigil.LoginAttempt) (time.Time, string) { return a.At, a.ID })
+}
+
+// keysetPage runs a newest-first listing of one account's rows, keyed by
+// (time, id): q takes the account id, the cursor's time twice, its id and
+// the limit, in that order. The cursor is the key of the last row of the
+// previous page, so pages neither skip nor repeat rows as new ones arrive.
+func keysetPage[T any](ctx context.Context, db *DB, q, accountID string, p vigil.Page,
+	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string)) ([]T, string, error) {
 	limit := p.Limit
 	if limit <= 0 || limit > maxPage {
 		limit = maxPage
@@ -33,22 +53,18 @@ func (db *DB) LoginAttempts(ctx context.Context, accountID string, p vigil.Page)
 			return nil, "", vigil.Errorf(vigil.EINVALID, "invalid cursor")
 		}
 	}
-	rows, err := db.query(ctx, `SELECT id, at, result, ip, user_agent, device_label FROM login_attempts
-		WHERE account_id = ? AND (at < ? OR (at = ? AND id < ?))
-		ORDER BY at DESC, id DESC LIMIT ?`, accountID, at, at, id, limit+1)
+	rows, err := db.query(ctx, q, accountID, at, at, id, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
 	defer rows.Close()
-	var out []*vigil.LoginAttempt
+	var out []T
 	for rows.Next() {
-		var a vigil.LoginAttempt
-		var t int64
-		if err := rows.Scan(&a.ID, &t, &a.Result, &a.IP, &a.UserAgent, &a.DeviceLabel); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, "", err
 		}
-		a.AccountID, a.At = accountID, fromMicros(t)
-		out = append(out, &a)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
@@ -56,8 +72,8 @@ func (db *DB) LoginAttempts(ctx context.Context, accountID string, p vigil.Page)
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(micros(last.At), last.ID)
+		t, id := key(out[limit-1])
+		next = encodeCursor(micros(t), id)
 	}
 	return out, next, nil
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/vigil-dev/vigil"
@@ -24,44 +25,17 @@ func (db *DB) AddEffects(ctx context.Context, fx vigil.Effects) error {
 
 // Notices implements vigil.Store.
 func (db *DB) Notices(ctx context.Context, accountID string, p vigil.Page) ([]*vigil.Notice, string, error) {
-	limit := p.Limit
-	if limit <= 0 || limit > maxPage {
-		limit = maxPage
-	}
-	at, id := int64(1<<62), ""
-	if p.Cursor != "" {
-		var ok bool
-		if at, id, ok = decodeCursor(p.Cursor); !ok {
-			return nil, "", vigil.Errorf(vigil.EINVALID, "invalid cursor")
-		}
-	}
-	rows, err := db.query(ctx, `SELECT id, kind, code, title, text, created_at FROM notices
+	return keysetPage(ctx, db, `SELECT id, kind, code, title, text, created_at FROM notices
 		WHERE account_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
-		ORDER BY created_at DESC, id DESC LIMIT ?`, accountID, at, at, id, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*vigil.Notice
-	for rows.Next() {
-		n := vigil.Notice{AccountID: accountID}
-		var created int64
-		if err := rows.Scan(&n.ID, &n.Kind, &n.Code, &n.Title, &n.Text, &created); err != nil {
-			return nil, "", err
-		}
-		n.CreatedAt = fromMicros(created)
-		out = append(out, &n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(micros(last.CreatedAt), last.ID)
-	}
-	return out, next, nil
+		ORDER BY created_at DESC, id DESC LIMIT ?`, accountID, p,
+		func(r *sql.Rows) (*vigil.Notice, error) {
+			n := vigil.Notice{AccountID: accountID}
+			var created int64
+			err := r.Scan(&n.ID, &n.Kind, &n.Code, &n.Title, &n.Text, &created)
+			n.CreatedAt = fromMicros(created)
+			return &n, err
+		},
+		func(n *vigil.Notice) (time.Time, string) { return n.CreatedAt, n.ID })
 }
 
 // ChangePassword implements vigil.Store.
