@@ -116,11 +116,7 @@ func (s *Service) requireRecentAuth(ctx context.Context) (*vigil.Actor, error) {
 // session, opening the window for sensitive actions. A wrong password is
 // ErrWrongPassword and counts against the same throttle as a sign-in.
 func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
-	a := vigil.ActorFromContext(ctx)
-	if a == nil {
-		return vigil.ErrUnauthenticated
-	}
-	acct, err := s.actorAccount(ctx)
+	a, acct, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}

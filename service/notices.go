@@ -90,11 +90,7 @@ var ErrWrongPassword = &vigil.Error{Code: vigil.EFORBIDDEN, Type: "wrong-passwor
 // against the sign-in throttle; a new password that breaks the policy is
 // EINVALID.
 func (s *Service) ChangePassword(ctx context.Context, current, next vigil.Password) error {
-	a := vigil.ActorFromContext(ctx)
-	if a == nil {
-		return vigil.ErrUnauthenticated
-	}
-	acct, err := s.actorAccount(ctx)
+	a, acct, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}

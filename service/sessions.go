@@ -222,15 +222,21 @@ func (s *Service) Roles(ctx context.Context) ([]string, error) {
 // actorAccount returns the caller's account. A caller whose account is
 // gone is no caller: EUNAUTHENTICATED.
 func (s *Service) actorAccount(ctx context.Context) (*vigil.Account, error) {
+	_, acct, err := s.caller(ctx)
+	return acct, err
+}
+
+// caller returns the actor and its account, or EUNAUTHENTICATED.
+func (s *Service) caller(ctx context.Context) (*vigil.Actor, *vigil.Account, error) {
 	a := vigil.ActorFromContext(ctx)
 	if a == nil {
-		return nil, vigil.ErrUnauthenticated
+		return nil, nil, vigil.ErrUnauthenticated
 	}
 	acct, err := s.store.AccountByID(ctx, a.AccountID)
 	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		return nil, vigil.ErrUnauthenticated
+		return nil, nil, vigil.ErrUnauthenticated
 	}
-	return acct, err
+	return a, acct, err
 }
 
 // noticeNewDevice tells the owner of a sign-in from a device and address

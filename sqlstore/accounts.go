@@ -76,14 +76,8 @@ func (db *DB) AddSignupAttempt(ctx context.Context, id string) (int, error) {
 // CompleteSignup implements vigil.Store.
 func (db *DB) CompleteSignup(ctx context.Context, signupID string, a *vigil.Account, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `DELETE FROM signups WHERE id = ?`, signupID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.ENOTFOUND, "signup not found")
+		if err := oneRow(t.exec(ctx, `DELETE FROM signups WHERE id = ?`, signupID)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "signup not found"))
 		}
 		if err := insertAccount(ctx, t, a); err != nil {
 			return err
@@ -151,16 +145,5 @@ func (db *DB) SetRoles(ctx context.Context, accountID string, roles []string) er
 }
 
 func (db *DB) updateAccount(ctx context.Context, q string, args ...any) error {
-	res, err := db.exec(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return vigil.Errorf(vigil.ENOTFOUND, "account not found")
-	}
-	return nil
+	return orNone(oneRow(db.exec(ctx, q, args...)), vigil.Errorf(vigil.ENOTFOUND, "account not found"))
 }

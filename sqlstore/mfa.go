@@ -45,15 +45,9 @@ func (db *DB) TOTPByAccount(ctx context.Context, accountID string) (*vigil.TOTP,
 // EnableTOTP implements vigil.Store.
 func (db *DB) EnableTOTP(ctx context.Context, accountID string, step int64, codes []vigil.TokenHash, at time.Time, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE account_id = ? AND confirmed_at = 0`,
-			micros(at), step, accountID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.ENOTFOUND, "no enrolment waiting for confirmation")
+		if err := oneRow(t.exec(ctx, `UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE account_id = ? AND confirmed_at = 0`,
+			micros(at), step, accountID)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "no enrolment waiting for confirmation"))
 		}
 		if _, err := t.exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, accountID); err != nil {
 			return err
@@ -136,14 +130,8 @@ func (db *DB) AddMFAChallengeAttempt(ctx context.Context, id string) (int, error
 // CompleteMFAChallenge implements vigil.Store.
 func (db *DB) CompleteMFAChallenge(ctx context.Context, id string, s *vigil.Session) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE mfa_challenges SET used_at = ? WHERE id = ? AND used_at = 0`, micros(s.CreatedAt), id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.EINVALID, "challenge already used")
+		if err := oneRow(t.exec(ctx, `UPDATE mfa_challenges SET used_at = ? WHERE id = ? AND used_at = 0`, micros(s.CreatedAt), id)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.EINVALID, "challenge already used"))
 		}
 		return insertSession(ctx, t, s)
 	})

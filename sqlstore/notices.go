@@ -41,14 +41,8 @@ func (db *DB) Notices(ctx context.Context, accountID string, p vigil.Page) ([]*v
 // ChangePassword implements vigil.Store.
 func (db *DB) ChangePassword(ctx context.Context, accountID string, h vigil.PasswordHash, keepSession string, at time.Time, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, string(h), accountID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.ENOTFOUND, "account not found")
+		if err := oneRow(t.exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, string(h), accountID)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "account not found"))
 		}
 		if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0 AND id <> ?`,
 			micros(at), accountID, keepSession); err != nil {

@@ -51,15 +51,9 @@ func (db *DB) CountResetTokens(ctx context.Context, accountID string, since time
 // CompleteReset implements vigil.Store.
 func (db *DB) CompleteReset(ctx context.Context, tokenID, accountID string, h vigil.PasswordHash, at time.Time, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE reset_tokens SET used_at = ? WHERE id = ? AND account_id = ? AND used_at = 0 AND voided_at = 0`,
-			micros(at), tokenID, accountID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return vigil.Errorf(vigil.EINVALID, "invalid or expired reset token")
+		if err := oneRow(t.exec(ctx, `UPDATE reset_tokens SET used_at = ? WHERE id = ? AND account_id = ? AND used_at = 0 AND voided_at = 0`,
+			micros(at), tokenID, accountID)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.EINVALID, "invalid or expired reset token"))
 		}
 		if err := voidResetTokens(ctx, t, accountID, at); err != nil {
 			return err

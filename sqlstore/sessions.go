@@ -25,14 +25,8 @@ func insertSession(ctx context.Context, t *txn, s *vigil.Session) error {
 		}
 		return err
 	}
-	res, err := t.exec(ctx, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, micros(s.CreatedAt), s.AccountID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return vigil.Errorf(vigil.ENOTFOUND, "account not found")
+	if err := oneRow(t.exec(ctx, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, micros(s.CreatedAt), s.AccountID)); err != nil {
+		return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "account not found"))
 	}
 	return nil
 }

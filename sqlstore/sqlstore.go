@@ -398,3 +398,30 @@ func (db *DB) RawQuery(ctx context.Context, q string, args ...any) ([]string, er
 	}
 	return out, rows.Err()
 }
+
+// errNoRow reports that a statement meant to change one row changed none.
+var errNoRow = errors.New("sqlstore: no row changed")
+
+// oneRow turns the result of a statement meant to change exactly one row
+// into errNoRow when it changed none.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errNoRow
+	}
+	return nil
+}
+
+// orNone returns none for errNoRow, and err otherwise.
+func orNone(err, none error) error {
+	if errors.Is(err, errNoRow) {
+		return none
+	}
+	return err
+}
