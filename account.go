@@ -186,6 +186,7 @@ type Store interface {
 	NoticeStore
 	ResetStore
 	MFAStore
+	AlertStore
 
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.

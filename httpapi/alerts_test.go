@@ -1,11 +1,18 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-dev/vigil/notify"
 )
 
 func noticeKinds(t *testing.T, e *env, token string) string {
@@ -54,5 +61,87 @@ func TestSecurityNotices(t *testing.T) {
 		if n := len(mails(t, e)) - before; n != 3 {
 			t.Fatalf("%d notice mails delivered, want 3", n)
 		}
+	})
+}
+
+// Alert settings: channels per kind, a webhook with a secret shown once,
+// deliveries signed with it and carrying the notice code; choices that
+// cannot be honoured are refused.
+func TestAlertSettingsAndWebhook(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		a := e.signup("alice")
+		got := e.do("GET", "/v1/me/alert-settings", a.Token, nil).expect(t, http.StatusOK).JSON(t)
+		if ch := got["channels"].(map[string]any)["password_changed"].([]any); len(ch) != 1 || ch[0] != "mail" || got["webhook"] != nil {
+			t.Fatalf("defaults = %v", got)
+		}
+		type delivery struct {
+			header http.Header
+			body   []byte
+		}
+		deliveries := make(chan delivery, 10)
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			deliveries <- delivery{r.Header.Clone(), b}
+		}))
+		defer hook.Close()
+
+		for _, bad := range []map[string]any{
+			{"channels": map[string][]string{"password_changed": {"sms"}}},                      // no verified phone
+			{"channels": map[string][]string{"password_changed": {"webhook"}}},                  // no webhook
+			{"channels": map[string][]string{"password_changed": {}}},                           // nothing
+			{"channels": map[string][]string{"no_such_kind": {"mail"}}},                         // unknown kind
+			{"channels": map[string][]string{"password_changed": {"pigeon"}}},                   // unknown channel
+			{"channels": map[string][]string{}, "webhook": map[string]string{"url": "ftp://x"}}, // bad url
+		} {
+			e.do("PUT", "/v1/me/alert-settings", a.Token, bad).expect(t, http.StatusBadRequest)
+		}
+		set := e.do("PUT", "/v1/me/alert-settings", a.Token, map[string]any{
+			"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
+			"webhook":  map[string]string{"url": hook.URL, "format": "json"},
+		}).expect(t, http.StatusOK).JSON(t)
+		secret, err := base64.StdEncoding.DecodeString(set["webhook_secret"].(string))
+		if err != nil || len(secret) != 32 {
+			t.Fatalf("webhook secret = %v", set["webhook_secret"])
+		}
+		if again := e.do("GET", "/v1/me/alert-settings", a.Token, nil).expect(t, http.StatusOK).JSON(t); again["webhook_secret"] != nil {
+			t.Fatal("the webhook secret was answered twice")
+		}
+		// The secret is stored sealed.
+		q := "SELECT hex(webhook_secret) FROM alert_settings"
+		if backend == "postgres" {
+			q = "SELECT encode(webhook_secret, 'hex') FROM alert_settings"
+		}
+		stored, err := e.Store.RawQuery(t.Context(), q)
+		if err != nil || len(stored) != 1 || len(stored[0]) <= 64 || strings.Contains(strings.ToLower(stored[0]), hex.EncodeToString(secret)) {
+			t.Fatalf("webhook secret not sealed: %v %v", stored, err)
+		}
+
+		e.do("PUT", "/v1/me/password", a.Token, map[string]string{"current_password": a.Password, "new_password": "a webhook-watched passphrase"}).
+			expect(t, http.StatusNoContent)
+		e.flush()
+		var d delivery
+		select {
+		case d = <-deliveries:
+		default:
+			t.Fatal("no webhook delivery")
+		}
+		if err := notify.VerifySignature(secret, d.header, d.body, time.Now(), time.Minute); err != nil {
+			t.Fatalf("delivery signature: %v", err)
+		}
+		var body map[string]any
+		_ = json.Unmarshal(d.body, &body)
+		items := e.do("GET", "/v1/me/notifications", a.Token, nil).expect(t, http.StatusOK).JSON(t)["items"].([]any)
+		if body["kind"] != "password_changed" || body["code"] != items[0].(map[string]any)["code"] || d.header.Get("Vigil-Id") == "" {
+			t.Fatalf("delivery %s lacks the notice's kind or code", d.body)
+		}
+		// Mail went too.
+		last := mails(t, e)[len(mails(t, e))-1]
+		if last.Header.Get("X-Vigil-Notice-Code") != body["code"] {
+			t.Fatal("the mail and the webhook carry different codes")
+		}
+		// Past the re-authentication window, settings cannot be changed.
+		e.Clock.Advance(e.Service.Config().ReauthWindow + time.Second)
+		e.do("PUT", "/v1/me/alert-settings", a.Token, map[string]any{"channels": map[string][]string{}}).expect(t, http.StatusForbidden)
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/httpapi"
 	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
@@ -38,6 +39,7 @@ type env struct {
 	Service *service.Service
 	Server  *httpapi.Server
 	MailDir string
+	SMSDir  string
 	Logs    *syncBuffer
 	Clock   *clock
 	Outbox  *outbox.Worker
@@ -65,14 +67,19 @@ func newEnv(t testing.TB, backend string, opts ...envOption) *env {
 
 func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, Store: db, MailDir: t.TempDir(), Logs: &syncBuffer{}, Clock: &clock{now: time.Now()}}
+	e := &env{t: t, Store: db, MailDir: t.TempDir(), SMSDir: t.TempDir(), Logs: &syncBuffer{}, Clock: &clock{now: time.Now()}}
 	sender, err := mail.NewDirSender(e.MailDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sms, err := notify.NewDirSMS(e.SMSDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: logLevel(t)}))
 	reg := prometheus.NewRegistry()
 	sc := service.DefaultConfig()
+	sc.WebhookAllowPrivate = true // receivers in tests listen on loopback
 	hc := httpapi.Config{LogRequests: true}
 	for _, o := range opts {
 		o(&sc, &hc)
@@ -94,6 +101,8 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	e.Outbox = outbox.New(outbox.Config{}, cached, map[string]outbox.Channel{
 		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
 		service.ChannelReset: e.Service.ResetChannel(),
+		vigil.ChannelSMS:     e.Service.SMSChannel(sms),
+		vigil.ChannelWebhook: e.Service.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: true})),
 	}, e.Clock.Now, logger)
 	e.Server, err = httpapi.NewServer(hc, httpapi.Deps{Service: e.Service, Ready: db.Ping, Logger: logger, Registry: reg})
 	if err != nil {

@@ -809,6 +809,13 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		code, _ = totp.Code(secret, e.Clock.Now())
 		c.do("DELETE", "/v1/me/mfa/totp", dave.Token, map[string]string{"password": dave.Password, "code": code}).expect(t, http.StatusNoContent)
 
+		// Alert settings.
+		c.do("GET", "/v1/me/alert-settings", dave.Token, nil).expect(t, http.StatusOK)
+		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"sms"}}}).
+			expect(t, http.StatusBadRequest)
+		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
+			"webhook": map[string]string{"url": "http://127.0.0.1:9/hook", "format": "slack"}}).expect(t, http.StatusOK)
+
 		// Password change and the notice it leaves.
 		bobToken, _ := c.login(bob.Username, bob.Password)
 		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": "wrong", "new_password": "x"}).expect(t, http.StatusBadRequest)

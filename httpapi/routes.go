@@ -81,6 +81,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "PATCH /v1/me", Policy: PolicyOwner, Handler: s.updateMe, Request: updateMeRequest{}, Response: vigil.PrivateProfile{}},
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
 		{Pattern: "PUT /v1/me/password", Policy: PolicyOwner, Handler: s.changePassword, Request: changePasswordRequest{}},
+		{Pattern: "GET /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.alertSettings, Response: alertSettingsResponse{}},
+		{Pattern: "PUT /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.putAlertSettings, Request: alertSettingsRequest{}, Response: alertSettingsResponse{}},
 		{Pattern: "GET /v1/me/notifications", Policy: PolicyOwner, Handler: s.notifications, Response: noticesResponse{}},
 		{Pattern: "POST /v1/me/mfa/totp", Policy: PolicyOwner, Handler: s.startTOTP, Response: totpEnrolment{}},
 		{Pattern: "POST /v1/me/mfa/totp/confirm", Policy: PolicyOwner, Handler: s.confirmTOTP, Request: codeRequest{}, Response: recoveryCodes{}},

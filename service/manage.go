@@ -82,7 +82,7 @@ func (s *Service) RevokeAllSessions(ctx context.Context, includeCurrent bool) (i
 		return 0, err
 	}
 	client := vigil.ClientFromContext(ctx)
-	fx := s.noticeEffects(acct, vigil.NoticeSessionsRevoked, "You were signed out everywhere",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeSessionsRevoked, "You were signed out everywhere",
 		fmt.Sprintf("Every session of your account was signed out from %s (%s).", DeviceLabel(client.UserAgent), client.IP))
 	n, err := s.store.RevokeAccountSessions(ctx, a.AccountID, except, s.now(), fx)
 	if err != nil {

@@ -83,7 +83,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, code string) ([]string, error
 	for i, c := range codes {
 		hashes[i] = s.recoveryHash(acct.ID, c)
 	}
-	fx := s.noticeEffects(acct, vigil.NoticeMFAEnabled, "Two-factor authentication is on",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeMFAEnabled, "Two-factor authentication is on",
 		"Two-factor authentication was turned on for your account. Keep your recovery codes somewhere safe.")
 	if err := s.store.EnableTOTP(ctx, acct.ID, step, hashes, s.now(), fx); err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Service) DisableTOTP(ctx context.Context, pw vigil.Password, code strin
 	if err := s.checkSecondFactor(ctx, acct.ID, code); err != nil {
 		return err
 	}
-	fx := s.noticeEffects(acct, vigil.NoticeMFADisabled, "Two-factor authentication is off",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeMFADisabled, "Two-factor authentication is off",
 		"Two-factor authentication was turned off for your account. If this was not you, change your password and turn it on again.")
 	if err := s.store.DisableTOTP(ctx, acct.ID, s.now(), fx); err != nil {
 		return err

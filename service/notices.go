@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-dev/vigil"
 	vmail "github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/outbox"
 )
 
@@ -38,19 +39,68 @@ type mailPayload struct {
 }
 
 // noticeEffects builds the notice of a security event for acct and the
-// outbox mail that tells the owner, to be written with the change.
-func (s *Service) noticeEffects(acct *vigil.Account, kind, title, body string) vigil.Effects {
+// outbox items that tell the owner on each channel chosen for its kind
+// (mail when nothing was chosen), to be written with the change.
+func (s *Service) noticeEffects(ctx context.Context, acct *vigil.Account, kind, title, body string) vigil.Effects {
 	now := s.now()
 	n := &vigil.Notice{ID: vigil.NewID(), AccountID: acct.ID, Kind: kind, Code: newNoticeCode(), Title: title, Text: body, CreatedAt: now}
-	text := fmt.Sprintf("Hello %s,\n\n%s\n\nNotice code: %s\nYou find this notice, with the same code, in the app under security notices "+
-		"(%s). If the code there differs or the notice is missing, this mail is not from us.\n\n"+
-		"This mail never asks for your password and has nothing to click.\n", acct.Username, body, n.Code, s.cfg.PublicURL)
-	payload, _ := json.Marshal(mailPayload{To: acct.Email, Subject: title, Text: text, Code: n.Code})
-	return vigil.Effects{
-		Notices: []*vigil.Notice{n},
-		Outbox: []*vigil.OutboxItem{{ID: vigil.NewID(), Channel: vigil.ChannelMail, AccountID: acct.ID, Payload: payload,
-			NextAttemptAt: now, CreatedAt: now}},
+	fx := vigil.Effects{Notices: []*vigil.Notice{n}}
+	item := func(channel string, payload []byte) {
+		fx.Outbox = append(fx.Outbox, &vigil.OutboxItem{ID: vigil.NewID(), Channel: channel, AccountID: acct.ID, Payload: payload,
+			NextAttemptAt: now, CreatedAt: now})
 	}
+	for _, ch := range s.channelsFor(ctx, acct, kind) {
+		switch ch {
+		case vigil.ChannelMail:
+			text := fmt.Sprintf("Hello %s,\n\n%s\n\nNotice code: %s\nYou find this notice, with the same code, in the app under security notices "+
+				"(%s). If the code there differs or the notice is missing, this mail is not from us.\n\n"+
+				"This mail never asks for your password and has nothing to click.\n", acct.Username, body, n.Code, s.cfg.PublicURL)
+			payload, _ := json.Marshal(mailPayload{To: acct.Email, Subject: title, Text: text, Code: n.Code})
+			item(vigil.ChannelMail, payload)
+		case vigil.ChannelSMS, vigil.ChannelWebhook:
+			payload, _ := json.Marshal(channelPayload{To: acct.Phone, Notice: notify.Notice{Kind: kind, AccountID: acct.ID,
+				Code: n.Code, Title: title, Text: body, At: now}})
+			item(ch, payload)
+		}
+	}
+	return fx
+}
+
+// channelsFor returns the channels the owner chose for kind that can be
+// used now: SMS only to a verified phone, webhook only when one is set.
+// Without a choice, or if the settings cannot be read, it is mail.
+func (s *Service) channelsFor(ctx context.Context, acct *vigil.Account, kind string) []string {
+	set, err := s.store.AlertSettings(ctx, acct.ID)
+	if err != nil {
+		if vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			s.log.ErrorContext(ctx, "alert settings unreadable; notifying by mail", "account_id", acct.ID, "err", err)
+		}
+		return []string{vigil.ChannelMail}
+	}
+	chosen, ok := set.Channels[kind]
+	if !ok {
+		return []string{vigil.ChannelMail}
+	}
+	var out []string
+	for _, ch := range chosen {
+		switch {
+		case ch == vigil.ChannelSMS && !(acct.PhoneVerified && acct.Phone != ""):
+		case ch == vigil.ChannelWebhook && set.WebhookURL == "":
+		default:
+			out = append(out, ch)
+		}
+	}
+	if len(out) == 0 {
+		return []string{vigil.ChannelMail}
+	}
+	return out
+}
+
+// channelPayload is what an outbox item of the SMS or webhook channel
+// holds; the item's id becomes the notice id, the idempotency key.
+type channelPayload struct {
+	To     string        `json:"to,omitempty"`
+	Notice notify.Notice `json:"notice"`
 }
 
 // MailChannel delivers outbox items of the mail channel through sender.
@@ -107,7 +157,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next vigil.Passwo
 		return err
 	}
 	client := vigil.ClientFromContext(ctx)
-	fx := s.noticeEffects(acct, vigil.NoticePasswordChanged, "Your password was changed",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticePasswordChanged, "Your password was changed",
 		fmt.Sprintf("The password of your account was changed from %s (%s). Every other session was signed out. "+
 			"If this was not you, reset your password at once and review your sessions.", DeviceLabel(client.UserAgent), client.IP))
 	if err := s.store.ChangePassword(ctx, acct.ID, h, a.SessionID, s.now(), fx); err != nil {

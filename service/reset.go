@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,9 +90,10 @@ func (s *Service) ResetChannel() outbox.Channel {
 		}
 		tok := vigil.NewToken()
 		rt := &vigil.ResetToken{ID: vigil.NewID(), AccountID: acct.ID, TokenHash: tok.Hash(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}
-		fx := s.noticeEffects(acct, vigil.NoticeResetRequested, "Password reset requested",
+		fx := s.noticeEffects(ctx, acct, vigil.NoticeResetRequested, "Password reset requested",
 			fmt.Sprintf("Someone asked to reset the password of your account from %s (%s).", DeviceLabel(req.UserAgent), req.IP))
-		fx.Outbox = nil // the reset mail below is the message, with the same code
+		// The reset mail below is the mail of this notice, with its code.
+		fx.Outbox = slices.DeleteFunc(fx.Outbox, func(it *vigil.OutboxItem) bool { return it.Channel == vigil.ChannelMail })
 		if err := s.store.CreateResetToken(ctx, rt, fx); err != nil {
 			return err
 		}
@@ -164,7 +166,7 @@ func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vi
 	if err != nil {
 		return err
 	}
-	fx := s.noticeEffects(acct, vigil.NoticeResetCompleted, "Your password was reset",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeResetCompleted, "Your password was reset",
 		fmt.Sprintf("The password of your account was reset with a link from your mail, from %s (%s). Every session was signed out. "+
 			"If this was not you, reset your password again at once.", DeviceLabel(client.UserAgent), client.IP))
 	if err := s.store.CompleteReset(ctx, rt.ID, acct.ID, h, now, fx); err != nil {

@@ -42,6 +42,10 @@ type Config struct {
 	ResetSourceLimit  ratelimit.Limit
 	ResetConfirmLimit ratelimit.Limit
 
+	// WebhookAllowPrivate lets users point webhooks at loopback and private
+	// addresses over plain http: for tests and single-host development only.
+	WebhookAllowPrivate bool
+
 	// Issuer names the service in authenticator apps.
 	Issuer string
 	// MFAChallengeTTL is how long the second step of a sign-in may take;

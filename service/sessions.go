@@ -251,7 +251,7 @@ func (s *Service) noticeNewDevice(ctx context.Context, acct *vigil.Account, at *
 	if known || !any {
 		return
 	}
-	fx := s.noticeEffects(acct, vigil.NoticeNewDeviceLogin, "New sign-in to your account",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeNewDeviceLogin, "New sign-in to your account",
 		fmt.Sprintf("Your account was signed in to from a new device: %s, address %s. If this was not you, change your password "+
 			"and sign out everywhere.", at.DeviceLabel, at.IP))
 	if err := s.store.AddEffects(ctx, fx); err != nil {
@@ -268,7 +268,7 @@ func (s *Service) noticeFailedBurst(ctx context.Context, acct *vigil.Account, ke
 	if err != nil || st.Failures != s.cfg.ThrottleAccount.Free {
 		return
 	}
-	fx := s.noticeEffects(acct, vigil.NoticeFailedLoginBurst, "Many failed sign-ins to your account",
+	fx := s.noticeEffects(ctx, acct, vigil.NoticeFailedLoginBurst, "Many failed sign-ins to your account",
 		fmt.Sprintf("There were %d failed sign-ins to your account in a short time; further attempts are slowed down. "+
 			"If they were not yours, someone may be guessing your password: make sure it is unique, and turn on two-factor authentication.", st.Failures))
 	if err := s.store.AddEffects(ctx, fx); err != nil {

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("NoticesAndChangePassword", func(t *testing.T) { testNotices(t, open(t)) })
 	t.Run("ResetTokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open(t)) })
+	t.Run("AlertSettings", func(t *testing.T) { testAlertSettings(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -799,5 +800,25 @@ func testMFA(t *testing.T, s vigil.Store) {
 	}
 	if ok, _ := s.UseRecoveryCode(ctx, a.ID, c2, base); ok {
 		t.Fatal("a recovery code outlived 2FA")
+	}
+}
+
+func testAlertSettings(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "nina")
+	_, err := s.AlertSettings(ctx, a.ID)
+	wantCode(t, err, vigil.ENOTFOUND)
+	in := &vigil.AlertSettings{AccountID: a.ID, Channels: map[string][]string{vigil.NoticePasswordChanged: {"mail", "webhook"}},
+		WebhookURL: "https://hooks.example.com/x", WebhookFormat: "slack", WebhookSecret: []byte{1, 2, 3}, UpdatedAt: base}
+	for i := 0; i < 2; i++ { // insert, then update in place
+		if err := s.PutAlertSettings(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		in.WebhookFormat = "json"
+	}
+	got, err := s.AlertSettings(ctx, a.ID)
+	if err != nil || got.WebhookURL != in.WebhookURL || got.WebhookFormat != "json" ||
+		len(got.Channels[vigil.NoticePasswordChanged]) != 2 || len(got.WebhookSecret) != 3 || !got.UpdatedAt.Equal(base) {
+		t.Fatalf("settings = %+v, %v", got, err)
 	}
 }

@@ -43,14 +43,16 @@ type Config struct {
 	LookupRate      float64 // lookups of other users per second, per caller
 	LookupBurst     int
 
-	DebugListen     string // loopback address for net/http/pprof; empty: off
-	SecretKey       string // base64 32 bytes; empty: read or create SecretKeyFile
-	SecretKeyFile   string
-	TrustedProxies  string // comma-separated CIDRs
-	LogLevel        string
-	LogFormat       string
-	LogRequests     bool
-	ShutdownTimeout time.Duration
+	DebugListen         string // loopback address for net/http/pprof; empty: off
+	SMSDir              string
+	WebhookAllowPrivate bool
+	SecretKey           string // base64 32 bytes; empty: read or create SecretKeyFile
+	SecretKeyFile       string
+	TrustedProxies      string // comma-separated CIDRs
+	LogLevel            string
+	LogFormat           string
+	LogRequests         bool
+	ShutdownTimeout     time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -61,6 +63,7 @@ func DefaultConfig() Config {
 		Listen:            "127.0.0.1:8080",
 		Database:          "vigil.db",
 		MailDir:           "vigil-mail",
+		SMSDir:            "vigil-sms",
 		PublicURL:         "http://127.0.0.1:8080",
 		MailFrom:          svc.MailFrom,
 		SMTPStartTLS:      "required",
@@ -209,6 +212,8 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
 	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "the server's secret key (32 bytes, base64): seals 2FA secrets and keys recovery-code hashes; every instance needs the same (prefer VIGIL_SECRET_KEY_FILE)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when --secret-key is not given; created with a new key (mode 0600) if missing (default: vigil.key beside the SQLite database, or in the working directory)")
+	fs.StringVar(&c.SMSDir, "sms-dir", c.SMSDir, "directory where SMS notices are written as .json files")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "let user webhooks reach loopback and private addresses over plain http (development only: otherwise a server-side request forgery)")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address (host:port) serving Go profiles at /debug/pprof/; empty: off")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/httpapi"
 	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/outbox"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
@@ -80,6 +81,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.PasswordPolicy.MinLength = cfg.PasswordMinLength
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
+	sc.WebhookAllowPrivate = cfg.WebhookAllowPrivate
+	sms, err := notify.NewDirSMS(cfg.SMSDir)
+	if err != nil {
+		return &ConfigError{Setting: "sms-dir", Problem: err.Error()}
+	}
 	key, created, err := cfg.secretKey()
 	if err != nil {
 		return err
@@ -103,6 +109,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	worker = outbox.New(outbox.Config{}, store, map[string]outbox.Channel{
 		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
 		service.ChannelReset: svc.ResetChannel(),
+		vigil.ChannelSMS:     svc.SMSChannel(sms),
+		vigil.ChannelWebhook: svc.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: cfg.WebhookAllowPrivate})),
 	}, nil, logger)
 	proxies, _ := cfg.trustedProxies()
 	api, err := httpapi.NewServer(httpapi.Config{
