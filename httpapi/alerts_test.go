@@ -117,6 +117,7 @@ func TestAlertSettingsAndWebhook(t *testing.T) {
 			t.Fatalf("webhook secret not sealed: %v %v", stored, err)
 		}
 
+		e.Clock.Advance(time.Second) // after the account_created notice: notices of one instant have no order
 		e.do("PUT", "/v1/me/password", a.Token, map[string]string{"current_password": a.Password, "new_password": "a webhook-watched passphrase"}).
 			expect(t, http.StatusNoContent)
 		e.flush()
