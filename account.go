@@ -187,6 +187,7 @@ type Store interface {
 	ResetStore
 	MFAStore
 	AlertStore
+	EmailChangeStore
 
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.

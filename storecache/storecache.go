@@ -354,3 +354,37 @@ func (s *Store) CompleteMFAChallenge(ctx context.Context, id string, sess *vigil
 	s.forgetAccount(sess.AccountID)
 	return err
 }
+
+// CompleteEmailChange implements vigil.Store; it changes the account's
+// address.
+func (s *Store) CompleteEmailChange(ctx context.Context, changeID string, undo *vigil.EmailUndo, at time.Time, fx vigil.Effects) error {
+	s.forgetAllAccounts()
+	err := s.Store.CompleteEmailChange(ctx, changeID, undo, at, fx)
+	s.forgetAllAccounts()
+	return err
+}
+
+// UndoEmailChange implements vigil.Store; it changes the account's address
+// and revokes its sessions.
+func (s *Store) UndoEmailChange(ctx context.Context, undoID string, at time.Time, fx vigil.Effects) error {
+	s.forgetAllSessions()
+	s.forgetAllAccounts()
+	err := s.Store.UndoEmailChange(ctx, undoID, at, fx)
+	s.forgetAllSessions()
+	s.forgetAllAccounts()
+	return err
+}
+
+// forgetAllAccounts empties the account and name caches: an address moved,
+// and the cache keeps no index from account to its names.
+func (s *Store) forgetAllAccounts() {
+	s.epoch.Add(1)
+	for i := range s.accounts {
+		s.accounts[i].mu.Lock()
+		clear(s.accounts[i].m)
+		s.accounts[i].mu.Unlock()
+		s.byName[i].mu.Lock()
+		clear(s.byName[i].m)
+		s.byName[i].mu.Unlock()
+	}
+}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("ResetTokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open(t)) })
 	t.Run("AlertSettings", func(t *testing.T) { testAlertSettings(t, open(t)) })
+	t.Run("EmailChange", func(t *testing.T) { testEmailChange(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -821,4 +822,58 @@ func testAlertSettings(t *testing.T, s vigil.Store) {
 		len(got.Channels[vigil.NoticePasswordChanged]) != 2 || len(got.WebhookSecret) != 3 || !got.UpdatedAt.Equal(base) {
 		t.Fatalf("settings = %+v, %v", got, err)
 	}
+}
+
+func testEmailChange(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "olga")
+	MustCreateAccount(t, s, "pia")
+	_, err := s.EmailChangeByAccount(ctx, a.ID)
+	wantCode(t, err, vigil.ENOTFOUND)
+	c := &vigil.EmailChange{ID: vigil.NewID(), AccountID: a.ID, NewEmail: "pia@example.com", CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutEmailChange(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.AddEmailChangeAttempt(ctx, c.ID); n != 1 {
+		t.Fatalf("attempts = %d", n)
+	}
+	undo := &vigil.EmailUndo{ID: vigil.NewID(), OldEmail: a.Email, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(7 * 24 * time.Hour)}
+	// Taken address: conflict, nothing changes.
+	wantCode(t, s.CompleteEmailChange(ctx, c.ID, undo, base, vigil.Effects{}), vigil.ECONFLICT)
+	if got, _ := s.EmailChangeByAccount(ctx, a.ID); got == nil || got.Attempts != 1 {
+		t.Fatal("a failed completion removed the pending change")
+	}
+	// A new change replaces it, attempts reset.
+	c2 := &vigil.EmailChange{ID: vigil.NewID(), AccountID: a.ID, NewEmail: "olga.new@example.com", CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutEmailChange(ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.EmailChangeByAccount(ctx, a.ID); got.ID != c2.ID || got.Attempts != 0 || got.NewEmail != c2.NewEmail {
+		t.Fatalf("pending = %+v", got)
+	}
+	if err := s.CompleteEmailChange(ctx, c2.ID, undo, base, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AccountByEmail(ctx, "olga.new@example.com"); got == nil || got.ID != a.ID {
+		t.Fatal("address not moved")
+	}
+	wantCode(t, s.CompleteEmailChange(ctx, c2.ID, undo, base, vigil.Effects{}), vigil.ENOTFOUND)
+	sess := &vigil.Session{ID: vigil.NewID(), AccountID: a.ID, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.EmailUndoByHash(ctx, undo.TokenHash)
+	if err != nil || u.AccountID != a.ID || u.OldEmail != a.Email {
+		t.Fatalf("undo = %+v, %v", u, err)
+	}
+	if err := s.UndoEmailChange(ctx, u.ID, base.Add(time.Hour), vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AccountByEmail(ctx, a.Email); got == nil || got.ID != a.ID {
+		t.Fatal("address not moved back")
+	}
+	if got, _ := s.SessionByTokenHash(ctx, sess.TokenHash); got.RevokedAt.IsZero() {
+		t.Fatal("undo left a session alive")
+	}
+	wantCode(t, s.UndoEmailChange(ctx, u.ID, base.Add(2*time.Hour), vigil.Effects{}), vigil.EINVALID)
 }

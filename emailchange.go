@@ -1,0 +1,53 @@
+package vigil
+
+import (
+	"context"
+	"time"
+)
+
+// EmailChange is a pending move of an account to a new address, waiting
+// for the code mailed there.
+type EmailChange struct {
+	ID        string
+	AccountID string
+	NewEmail  string
+	CodeHash  TokenHash
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// EmailUndo lets the previous address take an email change back for a
+// while: its token went only to that address.
+type EmailUndo struct {
+	ID        string
+	AccountID string
+	OldEmail  string
+	TokenHash TokenHash
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// EmailChangeStore keeps pending email changes and their undo tokens.
+type EmailChangeStore interface {
+	// PutEmailChange stores a pending change, replacing the account's
+	// earlier one.
+	PutEmailChange(ctx context.Context, c *EmailChange) error
+	// EmailChangeByAccount returns the account's pending change (ENOTFOUND).
+	EmailChangeByAccount(ctx context.Context, accountID string) (*EmailChange, error)
+	// AddEmailChangeAttempt counts a wrong code and returns the count.
+	AddEmailChangeAttempt(ctx context.Context, id string) (int, error)
+	// CompleteEmailChange deletes the pending change, moves the account to
+	// its address (verified), stores undo, voids reset tokens and writes fx,
+	// in one transaction. ECONFLICT if the address was taken meanwhile;
+	// ENOTFOUND if the change is gone.
+	CompleteEmailChange(ctx context.Context, changeID string, undo *EmailUndo, at time.Time, fx Effects) error
+	// EmailUndoByHash returns an undo token by hash (ENOTFOUND).
+	EmailUndoByHash(ctx context.Context, h TokenHash) (*EmailUndo, error)
+	// UndoEmailChange marks the undo used, moves the account back to the
+	// old address, revokes every session, voids reset tokens and writes fx,
+	// in one transaction. EINVALID if the undo was used meanwhile;
+	// ECONFLICT if the old address was taken since.
+	UndoEmailChange(ctx context.Context, undoID string, at time.Time, fx Effects) error
+}
