@@ -816,6 +816,29 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
 			"webhook": map[string]string{"url": "http://127.0.0.1:9/hook", "format": "slack"}}).expect(t, http.StatusOK)
 
+		// Email change and its undo.
+		c.do("POST", "/v1/me/email", dave.Token, map[string]string{"email": "erin.new@example.com"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/email/confirm", dave.Token, map[string]string{"code": e.mailCode("erin.new@example.com")}).expect(t, http.StatusNoContent)
+		var undoTok string
+		for _, m := range mails(t, e) {
+			if m.To == dave.Email && m.Subject == "Your email address was changed" {
+				undoTok, _ = url.QueryUnescape(undoLinkRE.FindStringSubmatch(m.Text)[1])
+			}
+		}
+		c.do("GET", "/email-undo?token="+url.QueryEscape(undoTok), "", nil).expect(t, http.StatusOK)
+		c.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": "nope"}).expect(t, http.StatusBadRequest)
+		c.raw("POST", "/email-undo", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+			[]byte(url.Values{"token": {undoTok}}.Encode())).expect(t, http.StatusOK)
+		dave.Token, _ = c.login("erin", dave.Password)
+		c.do("POST", "/v1/me/email", dave.Token, map[string]string{"email": "erin.again@example.com"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/email/confirm", dave.Token, map[string]string{"code": e.mailCode("erin.again@example.com")}).expect(t, http.StatusNoContent)
+		for _, m := range mails(t, e) {
+			if m.To == dave.Email && m.Subject == "Your email address was changed" {
+				undoTok, _ = url.QueryUnescape(undoLinkRE.FindStringSubmatch(m.Text)[1])
+			}
+		}
+		c.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": undoTok}).expect(t, http.StatusNoContent)
+
 		// Password change and the notice it leaves.
 		bobToken, _ := c.login(bob.Username, bob.Password)
 		c.do("PUT", "/v1/me/password", bobToken, map[string]string{"current_password": "wrong", "new_password": "x"}).expect(t, http.StatusBadRequest)

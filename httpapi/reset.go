@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/vigil-dev/vigil"
@@ -75,11 +76,29 @@ type resetPageData struct {
 }
 
 func (s *Server) writeResetPage(w http.ResponseWriter, status int, d resetPageData) error {
+	return writePage(w, resetPage, status, d)
+}
+
+// writePage answers with a page for browsers: HTML, no script, forms only
+// to this origin.
+func writePage(w http.ResponseWriter, t *template.Template, status int, d resetPageData) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
-	return resetPage.Execute(w, d)
+	return t.Execute(w, d)
+}
+
+// readPageForm reads a form posted by one of the pages, or says why not
+// (a message for the page and its status).
+func readPageForm(r *http.Request) (url.Values, int, string) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return nil, http.StatusUnsupportedMediaType, "Send the form from this page."
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, http.StatusBadRequest, "The form could not be read."
+	}
+	return r.PostForm, 0, ""
 }
 
 func (s *Server) resetPageGet(w http.ResponseWriter, r *http.Request) error {
@@ -95,15 +114,12 @@ func (s *Server) resetPageGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) resetPagePost(w http.ResponseWriter, r *http.Request) error {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		return s.writeResetPage(w, http.StatusUnsupportedMediaType, resetPageData{Message: "Send the form from this page."})
+	form, status, msg := readPageForm(r)
+	if form == nil {
+		return s.writeResetPage(w, status, resetPageData{Message: msg})
 	}
-	if err := r.ParseForm(); err != nil {
-		return s.writeResetPage(w, http.StatusBadRequest, resetPageData{Message: "The form could not be read."})
-	}
-	tok := r.PostForm.Get("token")
-	err := s.svc.ConfirmReset(r.Context(), tok, vigil.Password(r.PostForm.Get("new_password")), strings.TrimSpace(r.PostForm.Get("mfa_code")))
+	tok := form.Get("token")
+	err := s.svc.ConfirmReset(r.Context(), tok, vigil.Password(form.Get("new_password")), strings.TrimSpace(form.Get("mfa_code")))
 	if err != nil {
 		code := vigil.ErrorCode(err)
 		if code == vigil.EINTERNAL || code == vigil.EUNAVAILABLE {

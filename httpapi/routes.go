@@ -69,6 +69,10 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /password-reset", Policy: PolicyPublic, Handler: s.resetPageGet},
 		{Pattern: "POST /password-reset", Policy: PolicyPublic, Handler: s.resetPagePost},
 
+		{Pattern: "POST /v1/email-changes/undo", Policy: PolicyPublic, Handler: s.undoEmailChange, Request: undoRequest{}},
+		{Pattern: "GET /email-undo", Policy: PolicyPublic, Handler: s.undoPageGet},
+		{Pattern: "POST /email-undo", Policy: PolicyPublic, Handler: s.undoPagePost},
+
 		{Pattern: "POST /v1/sessions", Policy: PolicyPublic, Handler: s.login, Request: loginRequest{}, Response: loginResponse{}},
 		{Pattern: "POST /v1/sessions/mfa", Policy: PolicyPublic, Handler: s.loginMFA, Request: mfaLoginRequest{}, Response: loginResponse{}},
 		{Pattern: "DELETE /v1/sessions/current", Policy: PolicyOwner, Handler: s.logout},
@@ -80,6 +84,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me", Policy: PolicyOwner, Handler: s.me, Response: vigil.PrivateProfile{}},
 		{Pattern: "PATCH /v1/me", Policy: PolicyOwner, Handler: s.updateMe, Request: updateMeRequest{}, Response: vigil.PrivateProfile{}},
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
+		{Pattern: "POST /v1/me/email", Policy: PolicyOwner, Handler: s.requestEmailChange, Request: emailChangeRequest{}, Response: statusBody{}},
+		{Pattern: "POST /v1/me/email/confirm", Policy: PolicyOwner, Handler: s.confirmEmailChange, Request: codeRequest{}},
 		{Pattern: "PUT /v1/me/password", Policy: PolicyOwner, Handler: s.changePassword, Request: changePasswordRequest{}},
 		{Pattern: "GET /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.alertSettings, Response: alertSettingsResponse{}},
 		{Pattern: "PUT /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.putAlertSettings, Request: alertSettingsRequest{}, Response: alertSettingsResponse{}},

@@ -1,0 +1,93 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var undoLinkRE = regexp.MustCompile(`/email-undo\?token=(\S+)`)
+
+// Changing the email address: a recent sign-in, a code to the new
+// address, a notice with an undo link to the old one, and the undo moves
+// the account back and signs everyone out.
+func TestEmailChange(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		a := e.signup("alice")
+		b := e.signup("bob")
+		// An address of another account: the same answer, a notice to its
+		// owner, no code.
+		e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": b.Email}).expect(t, http.StatusAccepted)
+		if last := mails(t, e)[len(mails(t, e))-1]; last.To != b.Email || strings.Contains(last.Text, "verification code") {
+			t.Fatalf("mail to the taken address: %s", last.Text)
+		}
+		e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": a.Email}).expect(t, http.StatusBadRequest)
+		e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": "alice.new@example.com"}).expect(t, http.StatusAccepted)
+		code := e.mailCode("alice.new@example.com")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		e.do("POST", "/v1/me/email/confirm", a.Token, map[string]string{"code": wrong}).expect(t, http.StatusBadRequest)
+		e.Clock.Advance(time.Second)
+		e.do("POST", "/v1/me/email/confirm", a.Token, map[string]string{"code": code}).expect(t, http.StatusNoContent)
+		me := e.do("GET", "/v1/me", a.Token, nil).expect(t, http.StatusOK).JSON(t)
+		if me["email"] != "alice.new@example.com" || me["email_verified"] != true {
+			t.Fatalf("me = %v", me)
+		}
+		e.login("alice.new@example.com", a.Password)
+		e.do("POST", "/v1/me/email/confirm", a.Token, map[string]string{"code": code}).expect(t, http.StatusBadRequest) // used
+
+		// The old address got the undo link and the notice code.
+		var undo, noticeCode string
+		for _, m := range mails(t, e) {
+			if m.To == a.Email && m.Subject == "Your email address was changed" {
+				undo = undoLinkRE.FindStringSubmatch(m.Text)[1]
+				noticeCode = m.Header.Get("X-Vigil-Notice-Code")
+			}
+		}
+		if undo == "" || noticeCode == "" {
+			t.Fatal("no undo mail to the old address")
+		}
+		tok, _ := url.QueryUnescape(undo)
+		e.mu.Lock()
+		e.secrets = append(e.secrets, tok)
+		e.mu.Unlock()
+		items := e.do("GET", "/v1/me/notifications", a.Token, nil).expect(t, http.StatusOK).JSON(t)["items"].([]any)
+		if items[0].(map[string]any)["kind"] != "email_changed" || items[0].(map[string]any)["code"] != noticeCode {
+			t.Fatalf("newest notice %v, want email_changed with %s", items[0], noticeCode)
+		}
+		// The page behind the link, then the undo itself.
+		page := e.do("GET", "/email-undo?token="+undo, "", nil).expect(t, http.StatusOK)
+		if !strings.Contains(string(page.Body), `<form method="post" action="/email-undo">`) {
+			t.Fatalf("page: %s", page.Body)
+		}
+		e.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": tok}).expect(t, http.StatusNoContent)
+		wantUnauthenticated(t, e.do("GET", "/v1/me", a.Token, nil), "session after an undo")
+		tok2, _ := e.login(a.Email, a.Password)
+		if got := e.do("GET", "/v1/me", tok2, nil).expect(t, http.StatusOK).JSON(t)["email"]; got != a.Email {
+			t.Fatalf("email after undo = %v", got)
+		}
+		e.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": tok}).expect(t, http.StatusBadRequest) // once
+	})
+}
+
+func TestEmailChangeRules(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	a := e.signup("alice")
+	// A stale session cannot start a change.
+	e.Clock.Advance(e.Service.Config().ReauthWindow + time.Second)
+	e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": "x@example.com"}).expect(t, http.StatusForbidden)
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"password": a.Password}).expect(t, http.StatusNoContent)
+	e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": "x@example.com"}).expect(t, http.StatusAccepted)
+	code := e.mailCode("x@example.com")
+	// Expiry.
+	e.Clock.Advance(e.Service.Config().SignupCodeTTL + time.Second)
+	e.do("POST", "/v1/me/email/confirm", a.Token, map[string]string{"code": code}).expect(t, http.StatusBadRequest)
+	// Undo links expire.
+	e.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": "garbage"}).expect(t, http.StatusBadRequest)
+}
