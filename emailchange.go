@@ -29,8 +29,34 @@ type EmailUndo struct {
 	UsedAt    time.Time
 }
 
-// EmailChangeStore keeps pending email changes and their undo tokens.
+// PhoneChange is a pending change of an account's phone number, waiting
+// for the code sent there by SMS.
+type PhoneChange struct {
+	ID        string
+	AccountID string
+	NewPhone  string
+	CodeHash  TokenHash
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// EmailChangeStore keeps pending email and phone changes and the undo
+// tokens of email changes.
 type EmailChangeStore interface {
+	// PutPhoneChange stores a pending phone change, replacing the
+	// account's earlier one.
+	PutPhoneChange(ctx context.Context, c *PhoneChange) error
+	// PhoneChangeByAccount returns the account's pending phone change
+	// (ENOTFOUND).
+	PhoneChangeByAccount(ctx context.Context, accountID string) (*PhoneChange, error)
+	// AddPhoneChangeAttempt counts a wrong code and returns the count.
+	AddPhoneChangeAttempt(ctx context.Context, id string) (int, error)
+	// CompletePhoneChange deletes the pending change, sets the account's
+	// phone (verified) and writes fx, in one transaction. ENOTFOUND if the
+	// change is gone.
+	CompletePhoneChange(ctx context.Context, changeID string, fx Effects) error
+
 	// PutEmailChange stores a pending change, replacing the account's
 	// earlier one.
 	PutEmailChange(ctx context.Context, c *EmailChange) error

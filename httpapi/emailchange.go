@@ -99,3 +99,31 @@ func (s *Server) undoPagePost(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.writeUndoPage(w, http.StatusOK, resetPageData{Done: true})
 }
+
+type phoneChangeRequest struct {
+	Phone string `json:"phone"`
+}
+
+func (s *Server) requestPhoneChange(w http.ResponseWriter, r *http.Request) error {
+	var req phoneChangeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.RequestPhoneChange(r.Context(), req.Phone); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusAccepted, statusBody{Status: "verification_sent"})
+	return nil
+}
+
+func (s *Server) confirmPhoneChange(w http.ResponseWriter, r *http.Request) error {
+	var req codeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.ConfirmPhoneChange(r.Context(), req.Code); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

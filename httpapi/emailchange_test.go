@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-dev/vigil/notify"
 )
 
 var undoLinkRE = regexp.MustCompile(`/email-undo\?token=(\S+)`)
@@ -90,4 +92,65 @@ func TestEmailChangeRules(t *testing.T) {
 	e.do("POST", "/v1/me/email/confirm", a.Token, map[string]string{"code": code}).expect(t, http.StatusBadRequest)
 	// Undo links expire.
 	e.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": "garbage"}).expect(t, http.StatusBadRequest)
+}
+
+var smsCodeRE = regexp.MustCompile(`Your code is (\d{6})`)
+
+// smsCode returns the newest code sent by SMS to phone.
+func (e *env) smsCode(phone string) string {
+	e.t.Helper()
+	msgs, err := notify.ReadSMSDir(e.SMSDir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := smsCodeRE.FindStringSubmatch(msgs[i].Body); msgs[i].To == phone && m != nil {
+			e.mu.Lock()
+			e.codes = append(e.codes, m[1])
+			e.mu.Unlock()
+			return m[1]
+		}
+	}
+	e.t.Fatalf("no code sent to %s", phone)
+	return ""
+}
+
+// A phone number is verified by a code sent to it; then, and only then,
+// it can receive SMS alerts, and a change tells the previous number.
+func TestPhoneChangeAndSMSAlerts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		a := e.signup("alice")
+		sms := map[string][]string{"password_changed": {"mail", "sms"}}
+		e.do("PUT", "/v1/me/alert-settings", a.Token, map[string]any{"channels": sms}).expect(t, http.StatusBadRequest)
+		e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "555-1234"}).expect(t, http.StatusBadRequest)
+		e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "+15550001111"}).expect(t, http.StatusAccepted)
+		e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": "12345"}).expect(t, http.StatusBadRequest)
+		e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": e.smsCode("+15550001111")}).expect(t, http.StatusNoContent)
+		me := e.do("GET", "/v1/me", a.Token, nil).expect(t, http.StatusOK).JSON(t)
+		if me["phone"] != "+15550001111" || me["phone_verified"] != true {
+			t.Fatalf("me = %v", me)
+		}
+		set := e.do("PUT", "/v1/me/alert-settings", a.Token, map[string]any{"channels": sms}).expect(t, http.StatusOK).JSON(t)
+		if set["sms_available"] != true {
+			t.Fatalf("settings = %v", set)
+		}
+		e.Clock.Advance(time.Second)
+		e.do("PUT", "/v1/me/password", a.Token, map[string]string{"current_password": a.Password, "new_password": "a passphrase told by text"}).
+			expect(t, http.StatusNoContent)
+		e.flush()
+		msgs, _ := notify.ReadSMSDir(e.SMSDir)
+		last := msgs[len(msgs)-1]
+		items := e.do("GET", "/v1/me/notifications", a.Token, nil).expect(t, http.StatusOK).JSON(t)["items"].([]any)
+		if last.To != "+15550001111" || last.Notice.Kind != "password_changed" || last.Notice.Code != items[0].(map[string]any)["code"] {
+			t.Fatalf("SMS alert = %+v", last)
+		}
+		// A second number: the first is told.
+		e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "+15550002222"}).expect(t, http.StatusAccepted)
+		e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": e.smsCode("+15550002222")}).expect(t, http.StatusNoContent)
+		msgs, _ = notify.ReadSMSDir(e.SMSDir)
+		if last := msgs[len(msgs)-1]; last.To != "+15550001111" || last.Notice.Kind != "phone_changed" {
+			t.Fatalf("the previous number was not told: %+v", last)
+		}
+	})
 }

@@ -93,7 +93,7 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 		t.Fatal(err)
 	}
 	e.Service, err = service.New(sc, service.Deps{Store: cached, Hasher: hasher, Mail: sender,
-		Sealer: sealer, RecoveryKey: []byte("0123456789abcdef0123456789abcdef"),
+		Sealer: sealer, RecoveryKey: []byte("0123456789abcdef0123456789abcdef"), SMS: sms,
 		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)

@@ -816,6 +816,10 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
 			"webhook": map[string]string{"url": "http://127.0.0.1:9/hook", "format": "slack"}}).expect(t, http.StatusOK)
 
+		// Phone change.
+		c.do("POST", "/v1/me/phone", dave.Token, map[string]string{"phone": "+15550003333"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/phone/confirm", dave.Token, map[string]string{"code": e.smsCode("+15550003333")}).expect(t, http.StatusNoContent)
+
 		// Email change and its undo.
 		c.do("POST", "/v1/me/email", dave.Token, map[string]string{"email": "erin.new@example.com"}).expect(t, http.StatusAccepted)
 		c.do("POST", "/v1/me/email/confirm", dave.Token, map[string]string{"code": e.mailCode("erin.new@example.com")}).expect(t, http.StatusNoContent)

@@ -86,6 +86,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me/login-activity", Policy: PolicyOwner, Handler: s.loginActivity, Response: loginActivityResponse{}},
 		{Pattern: "POST /v1/me/email", Policy: PolicyOwner, Handler: s.requestEmailChange, Request: emailChangeRequest{}, Response: statusBody{}},
 		{Pattern: "POST /v1/me/email/confirm", Policy: PolicyOwner, Handler: s.confirmEmailChange, Request: codeRequest{}},
+		{Pattern: "POST /v1/me/phone", Policy: PolicyOwner, Handler: s.requestPhoneChange, Request: phoneChangeRequest{}, Response: statusBody{}},
+		{Pattern: "POST /v1/me/phone/confirm", Policy: PolicyOwner, Handler: s.confirmPhoneChange, Request: codeRequest{}},
 		{Pattern: "PUT /v1/me/password", Policy: PolicyOwner, Handler: s.changePassword, Request: changePasswordRequest{}},
 		{Pattern: "GET /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.alertSettings, Response: alertSettingsResponse{}},
 		{Pattern: "PUT /v1/me/alert-settings", Policy: PolicyOwner, Handler: s.putAlertSettings, Request: alertSettingsRequest{}, Response: alertSettingsResponse{}},

@@ -73,15 +73,9 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, code string) error {
 		return err
 	}
 	now := s.now()
-	code = strings.TrimSpace(code)
-	if !now.Before(c.ExpiresAt) || c.Attempts >= s.cfg.SignupMaxAttempts {
-		return ErrBadCode
-	}
-	if len(code) != codeDigits || !c.CodeHash.Equal(emailChangeCodeHash(c.ID, code)) {
-		if _, err := s.store.AddEmailChangeAttempt(ctx, c.ID); err != nil && vigil.ErrorCode(err) != vigil.ENOTFOUND {
-			return err
-		}
-		return ErrBadCode
+	if err := s.checkCode(code, now, c.ExpiresAt, c.Attempts, func(code string) vigil.TokenHash { return emailChangeCodeHash(c.ID, code) },
+		c.CodeHash, func() error { _, err := s.store.AddEmailChangeAttempt(ctx, c.ID); return err }); err != nil {
+		return err
 	}
 	tok := vigil.NewToken()
 	undo := &vigil.EmailUndo{ID: vigil.NewID(), AccountID: acct.ID, OldEmail: acct.Email, TokenHash: tok.Hash(), CreatedAt: now,
@@ -106,6 +100,25 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, code string) error {
 		s.log.ErrorContext(ctx, "undo mail to the old address not sent", "account_id", acct.ID, "err", err)
 	}
 	s.log.InfoContext(ctx, "email changed", "account_id", acct.ID)
+	return nil
+}
+
+// checkCode checks a code mailed or texted for a pending change: not
+// expired, not past SignupMaxAttempts wrong codes, and hashing (with hash)
+// to want; a wrong code is counted with addAttempt. Every failure is
+// ErrBadCode.
+func (s *Service) checkCode(code string, now, expires time.Time, attempts int, hash func(string) vigil.TokenHash,
+	want vigil.TokenHash, addAttempt func() error) error {
+	code = strings.TrimSpace(code)
+	if !now.Before(expires) || attempts >= s.cfg.SignupMaxAttempts {
+		return ErrBadCode
+	}
+	if len(code) != codeDigits || !want.Equal(hash(code)) {
+		if err := addAttempt(); err != nil && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			return err
+		}
+		return ErrBadCode
+	}
 	return nil
 }
 

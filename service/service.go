@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/seal"
@@ -116,6 +117,7 @@ type Service struct {
 	kick        func()
 	sealer      *seal.Sealer
 	recoveryKey []byte
+	sms         notify.SMSSender
 }
 
 // Deps are the service's collaborators.
@@ -127,6 +129,9 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 	Logger   *slog.Logger          // nil: discard
 	Registry prometheus.Registerer // nil: metrics are kept but not exported
+	// SMS sends verification codes to phones (nil: phone changes are
+	// unavailable).
+	SMS notify.SMSSender
 	// Sealer encrypts TOTP secrets at rest; RecoveryKey keys the hashes of
 	// recovery codes. Both come from the server's secret key.
 	Sealer      *seal.Sealer
@@ -159,7 +164,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		d.Kick = func() {}
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
-		now: d.Now, log: d.Logger, m: m, kick: d.Kick, sealer: d.Sealer, recoveryKey: d.RecoveryKey}, nil
+		now: d.Now, log: d.Logger, m: m, kick: d.Kick, sealer: d.Sealer, recoveryKey: d.RecoveryKey, sms: d.SMS}, nil
 }
 
 // Config returns the configuration the service runs with.

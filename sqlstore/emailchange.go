@@ -108,3 +108,52 @@ func (db *DB) UndoEmailChange(ctx context.Context, undoID string, at time.Time, 
 		return insertEffects(ctx, t, fx)
 	})
 }
+
+// PutPhoneChange implements vigil.Store.
+func (db *DB) PutPhoneChange(ctx context.Context, c *vigil.PhoneChange) error {
+	_, err := db.exec(ctx, `INSERT INTO phone_changes (id, account_id, new_phone, code_hash, attempts, created_at, expires_at)
+		VALUES (?, ?, ?, ?, 0, ?, ?)
+		ON CONFLICT (account_id) DO UPDATE SET id = excluded.id, new_phone = excluded.new_phone, code_hash = excluded.code_hash,
+			attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+		c.ID, c.AccountID, c.NewPhone, c.CodeHash.Bytes(), micros(c.CreatedAt), micros(c.ExpiresAt))
+	return err
+}
+
+// PhoneChangeByAccount implements vigil.Store.
+func (db *DB) PhoneChangeByAccount(ctx context.Context, accountID string) (*vigil.PhoneChange, error) {
+	c := vigil.PhoneChange{AccountID: accountID}
+	var code []byte
+	var created, expires int64
+	err := db.queryRow(ctx, `SELECT id, new_phone, code_hash, attempts, created_at, expires_at FROM phone_changes WHERE account_id = ?`,
+		accountID).Scan(&c.ID, &c.NewPhone, &code, &c.Attempts, &created, &expires)
+	if err != nil {
+		return nil, notFound(err, "phone change")
+	}
+	copy(c.CodeHash[:], code)
+	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return &c, nil
+}
+
+// AddPhoneChangeAttempt implements vigil.Store.
+func (db *DB) AddPhoneChangeAttempt(ctx context.Context, id string) (int, error) {
+	var n int
+	err := db.writeRow(ctx, `UPDATE phone_changes SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
+	return n, notFound(err, "phone change")
+}
+
+// CompletePhoneChange implements vigil.Store.
+func (db *DB) CompletePhoneChange(ctx context.Context, changeID string, fx vigil.Effects) error {
+	return db.tx(ctx, func(t *txn) error {
+		var accountID, phone string
+		if err := t.queryRow(ctx, `SELECT account_id, new_phone FROM phone_changes WHERE id = ?`, changeID).Scan(&accountID, &phone); err != nil {
+			return notFound(err, "phone change")
+		}
+		if _, err := t.exec(ctx, `DELETE FROM phone_changes WHERE id = ?`, changeID); err != nil {
+			return err
+		}
+		if err := oneRow(t.exec(ctx, `UPDATE accounts SET phone = ?, phone_verified = TRUE WHERE id = ?`, phone, accountID)); err != nil {
+			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "account not found"))
+		}
+		return insertEffects(ctx, t, fx)
+	})
+}

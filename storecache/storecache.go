@@ -388,3 +388,12 @@ func (s *Store) forgetAllAccounts() {
 		s.byName[i].mu.Unlock()
 	}
 }
+
+// CompletePhoneChange implements vigil.Store; it changes the account's
+// phone.
+func (s *Store) CompletePhoneChange(ctx context.Context, changeID string, fx vigil.Effects) error {
+	s.forgetAllAccounts()
+	err := s.Store.CompletePhoneChange(ctx, changeID, fx)
+	s.forgetAllAccounts()
+	return err
+}

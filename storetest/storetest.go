@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("MFA", func(t *testing.T) { testMFA(t, open(t)) })
 	t.Run("AlertSettings", func(t *testing.T) { testAlertSettings(t, open(t)) })
 	t.Run("EmailChange", func(t *testing.T) { testEmailChange(t, open(t)) })
+	t.Run("PhoneChange", func(t *testing.T) { testPhoneChange(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
 }
@@ -876,4 +877,29 @@ func testEmailChange(t *testing.T, s vigil.Store) {
 		t.Fatal("undo left a session alive")
 	}
 	wantCode(t, s.UndoEmailChange(ctx, u.ID, base.Add(2*time.Hour), vigil.Effects{}), vigil.EINVALID)
+}
+
+func testPhoneChange(t *testing.T, s vigil.Store) {
+	ctx := context.Background()
+	a := MustCreateAccount(t, s, "quinn")
+	_, err := s.PhoneChangeByAccount(ctx, a.ID)
+	wantCode(t, err, vigil.ENOTFOUND)
+	c := &vigil.PhoneChange{ID: vigil.NewID(), AccountID: a.ID, NewPhone: "+15551230000", CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutPhoneChange(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.AddPhoneChangeAttempt(ctx, c.ID); n != 1 {
+		t.Fatalf("attempts = %d", n)
+	}
+	got, err := s.PhoneChangeByAccount(ctx, a.ID)
+	if err != nil || got.NewPhone != c.NewPhone || got.Attempts != 1 || !got.CodeHash.Equal(c.CodeHash) {
+		t.Fatalf("pending = %+v, %v", got, err)
+	}
+	if err := s.CompletePhoneChange(ctx, c.ID, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); acct.Phone != c.NewPhone || !acct.PhoneVerified {
+		t.Fatalf("account phone = %q verified=%v", acct.Phone, acct.PhoneVerified)
+	}
+	wantCode(t, s.CompletePhoneChange(ctx, c.ID, vigil.Effects{}), vigil.ENOTFOUND)
 }

@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var worker *outbox.Worker
 	svc, err := service.New(sc, service.Deps{
 		Store: store, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
-		Kick: func() { worker.Notify() }, Sealer: sealer, RecoveryKey: recoveryKey(key),
+		Kick: func() { worker.Notify() }, Sealer: sealer, RecoveryKey: recoveryKey(key), SMS: sms,
 	})
 	if err != nil {
 		return err

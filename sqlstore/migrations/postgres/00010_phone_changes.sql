@@ -1,0 +1,15 @@
+-- Pending phone changes (code hashes).
+
+-- +goose Up
+CREATE TABLE phone_changes (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL UNIQUE REFERENCES accounts (id) ON DELETE CASCADE,
+    new_phone  TEXT NOT NULL,
+    code_hash  BYTEA NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE phone_changes;
