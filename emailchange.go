@@ -17,12 +17,13 @@ type EmailChange struct {
 	ExpiresAt time.Time
 }
 
-// EmailUndo lets the previous address take an email change back for a
-// while: its token went only to that address.
+// EmailUndo lets the previous address (email, or phone number) take a
+// change back for a while: its token went only to that address.
 type EmailUndo struct {
 	ID        string
 	AccountID string
-	OldEmail  string
+	Kind      string // "email" or "phone"
+	OldEmail  string // the old address: an email, or a phone number for Kind "phone"
 	TokenHash TokenHash
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -55,7 +56,9 @@ type EmailChangeStore interface {
 	// CompletePhoneChange deletes the pending change, sets the account's
 	// phone (verified) and writes fx, in one transaction. ENOTFOUND if the
 	// change is gone.
-	CompletePhoneChange(ctx context.Context, changeID string, fx Effects) error
+	// With undo (may be nil), the undo token for the previous number is
+	// stored too.
+	CompletePhoneChange(ctx context.Context, changeID string, undo *EmailUndo, fx Effects) error
 
 	// PutEmailChange stores a pending change, replacing the account's
 	// earlier one.
@@ -72,7 +75,7 @@ type EmailChangeStore interface {
 	// EmailUndoByHash returns an undo token by hash (ENOTFOUND).
 	EmailUndoByHash(ctx context.Context, h TokenHash) (*EmailUndo, error)
 	// UndoEmailChange marks the undo used, moves the account back to the
-	// old address, revokes every session, voids reset tokens and writes fx,
+	// old address (email or phone, by the undo's kind), revokes every session, voids reset tokens and writes fx,
 	// in one transaction. EINVALID if the undo was used meanwhile;
 	// ECONFLICT if the old address was taken since.
 	UndoEmailChange(ctx context.Context, undoID string, at time.Time, fx Effects) error

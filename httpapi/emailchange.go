@@ -56,11 +56,11 @@ func (s *Server) undoEmailChange(w http.ResponseWriter, r *http.Request) error {
 // The page behind the undo link: one button that posts the token back.
 var undoPage = template.Must(template.New("undo").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>vigil: undo an email change</title></head>
+<title>vigil: undo a change of address</title></head>
 <body>
-<h1>Undo the change of your email address</h1>
+<h1>Undo the change of your email address or phone number</h1>
 {{if .Message}}<p role="alert">{{.Message}}</p>{{end}}
-{{if .Done}}<p>Your account is back at your previous address and every session was signed out. Reset your password now.</p>
+{{if .Done}}<p>Your account is back at your previous address or number and every session was signed out. Reset your password now.</p>
 {{else if .Token}}<form method="post" action="/email-undo">
 <input type="hidden" name="token" value="{{.Token}}">
 <p><button type="submit">Undo the change and sign out everywhere</button></p>

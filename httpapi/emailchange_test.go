@@ -154,3 +154,30 @@ func TestPhoneChangeAndSMSAlerts(t *testing.T) {
 		}
 	})
 }
+
+// The previous number can take a phone change back with the link texted
+// to it.
+func TestPhoneChangeUndo(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	a := e.signup("alice")
+	e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "+15550001111"}).expect(t, http.StatusAccepted)
+	e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": e.smsCode("+15550001111")}).expect(t, http.StatusNoContent)
+	e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "+15550002222"}).expect(t, http.StatusAccepted)
+	e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": e.smsCode("+15550002222")}).expect(t, http.StatusNoContent)
+	msgs, _ := notify.ReadSMSDir(e.SMSDir)
+	m := undoLinkRE.FindStringSubmatch(msgs[len(msgs)-1].Body)
+	if m == nil || msgs[len(msgs)-1].To != "+15550001111" {
+		t.Fatalf("no undo link texted to the previous number: %+v", msgs[len(msgs)-1])
+	}
+	tok, _ := url.QueryUnescape(m[1])
+	e.mu.Lock()
+	e.secrets = append(e.secrets, tok)
+	e.mu.Unlock()
+	e.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": tok}).expect(t, http.StatusNoContent)
+	wantUnauthenticated(t, e.do("GET", "/v1/me", a.Token, nil), "session after a phone undo")
+	t2, _ := e.login("alice", a.Password)
+	me := e.do("GET", "/v1/me", t2, nil).expect(t, http.StatusOK).JSON(t)
+	if me["phone"] != "+15550001111" || me["phone_verified"] != true || me["email"] != a.Email {
+		t.Fatalf("after undo: %v", me)
+	}
+}

@@ -78,7 +78,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, code string) error {
 		return err
 	}
 	tok := vigil.NewToken()
-	undo := &vigil.EmailUndo{ID: vigil.NewID(), AccountID: acct.ID, OldEmail: acct.Email, TokenHash: tok.Hash(), CreatedAt: now,
+	undo := &vigil.EmailUndo{ID: vigil.NewID(), AccountID: acct.ID, Kind: "email", OldEmail: acct.Email, TokenHash: tok.Hash(), CreatedAt: now,
 		ExpiresAt: now.Add(EmailUndoWindow)}
 	moved := *acct
 	moved.Email = c.NewEmail
@@ -125,8 +125,9 @@ func (s *Service) checkCode(code string, now, expires time.Time, attempts int, h
 // ErrBadUndo answers an unknown, used or expired undo link.
 var ErrBadUndo = vigil.Errorf(vigil.EINVALID, "invalid or expired undo link")
 
-// UndoEmailChange moves an account back to the address it was moved away
-// from, with the token mailed there, and signs out every session. Anyone
+// UndoEmailChange moves an account back to the email address or phone
+// number it was moved away from, with the token sent there, and signs out
+// every session. Anyone
 // holding the token may call it.
 func (s *Service) UndoEmailChange(ctx context.Context, token string) error {
 	client := vigil.ClientFromContext(ctx)
@@ -151,8 +152,14 @@ func (s *Service) UndoEmailChange(ctx context.Context, token string) error {
 		return err
 	}
 	back := *acct
-	back.Email = u.OldEmail
-	fx := s.noticeEffects(ctx, &back, vigil.NoticeEmailChanged, "The change of your email address was undone",
+	kind, what := vigil.NoticeEmailChanged, "email address"
+	if u.Kind == "phone" {
+		back.Phone, back.PhoneVerified = u.OldEmail, true
+		kind, what = vigil.NoticePhoneChanged, "phone number"
+	} else {
+		back.Email = u.OldEmail
+	}
+	fx := s.noticeEffects(ctx, &back, kind, "The change of your "+what+" was undone",
 		fmt.Sprintf("Your account is back at %s, and every session was signed out. Reset your password now.", u.OldEmail))
 	if err := s.store.UndoEmailChange(ctx, u.ID, now, fx); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {

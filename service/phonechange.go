@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"net/url"
 
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/notify"
@@ -79,14 +80,23 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, code string) error {
 	}
 	fx := s.noticeEffects(ctx, acct, vigil.NoticePhoneChanged, "Your phone number was changed",
 		fmt.Sprintf("The phone number of your account is now %s.", c.NewPhone))
-	if err := s.store.CompletePhoneChange(ctx, c.ID, fx); err != nil {
+	// The previous verified number may take the change back for a while.
+	var undo *vigil.EmailUndo
+	var tok vigil.Token
+	told := acct.PhoneVerified && acct.Phone != "" && acct.Phone != c.NewPhone
+	if told {
+		tok = vigil.NewToken()
+		undo = &vigil.EmailUndo{ID: vigil.NewID(), AccountID: acct.ID, Kind: "phone", OldEmail: acct.Phone, TokenHash: tok.Hash(),
+			CreatedAt: now, ExpiresAt: now.Add(EmailUndoWindow)}
+	}
+	if err := s.store.CompletePhoneChange(ctx, c.ID, undo, fx); err != nil {
 		return err
 	}
 	s.kick()
-	if acct.PhoneVerified && acct.Phone != "" && acct.Phone != c.NewPhone {
-		err := s.sms.SendSMS(ctx, acct.Phone, &notify.Notice{ID: vigil.NewID(), Kind: vigil.NoticePhoneChanged, AccountID: acct.ID,
+	if told {
+		err := s.sms.SendSMS(ctx, acct.Phone, &notify.Notice{ID: undo.ID, Kind: vigil.NoticePhoneChanged, AccountID: acct.ID,
 			Code: fx.Notices[0].Code, Title: "Your number was removed from your vigil account",
-			Text: "If this was not you, sign in and secure your account.", At: now})
+			Text: "Not you? Undo within 7 days: " + s.cfg.PublicURL + "/email-undo?token=" + url.QueryEscape(tok.Reveal()), At: now})
 		if err != nil {
 			s.log.ErrorContext(ctx, "SMS to the previous number not sent", "account_id", acct.ID, "err", err)
 		}

@@ -61,8 +61,7 @@ func (db *DB) CompleteEmailChange(ctx context.Context, changeID string, undo *vi
 		if err := setEmail(ctx, t, accountID, email); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `INSERT INTO email_undos (id, account_id, old_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			undo.ID, accountID, undo.OldEmail, undo.TokenHash.Bytes(), micros(undo.CreatedAt), micros(undo.ExpiresAt)); err != nil {
+		if err := insertUndo(ctx, t, accountID, "email", undo); err != nil {
 			return err
 		}
 		if err := voidResetTokens(ctx, t, accountID, at); err != nil {
@@ -76,8 +75,8 @@ func (db *DB) CompleteEmailChange(ctx context.Context, changeID string, undo *vi
 func (db *DB) EmailUndoByHash(ctx context.Context, h vigil.TokenHash) (*vigil.EmailUndo, error) {
 	u := vigil.EmailUndo{TokenHash: h}
 	var created, expires, used int64
-	err := db.queryRow(ctx, `SELECT id, account_id, old_email, created_at, expires_at, used_at FROM email_undos WHERE token_hash = ?`,
-		h.Bytes()).Scan(&u.ID, &u.AccountID, &u.OldEmail, &created, &expires, &used)
+	err := db.queryRow(ctx, `SELECT id, account_id, kind, old_email, created_at, expires_at, used_at FROM email_undos WHERE token_hash = ?`,
+		h.Bytes()).Scan(&u.ID, &u.AccountID, &u.Kind, &u.OldEmail, &created, &expires, &used)
 	if err != nil {
 		return nil, notFound(err, "undo")
 	}
@@ -88,14 +87,18 @@ func (db *DB) EmailUndoByHash(ctx context.Context, h vigil.TokenHash) (*vigil.Em
 // UndoEmailChange implements vigil.Store.
 func (db *DB) UndoEmailChange(ctx context.Context, undoID string, at time.Time, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		var accountID, old string
-		if err := t.queryRow(ctx, `SELECT account_id, old_email FROM email_undos WHERE id = ?`, undoID).Scan(&accountID, &old); err != nil {
+		var accountID, kind, old string
+		if err := t.queryRow(ctx, `SELECT account_id, kind, old_email FROM email_undos WHERE id = ?`, undoID).Scan(&accountID, &kind, &old); err != nil {
 			return notFound(err, "undo")
 		}
 		if err := oneRow(t.exec(ctx, `UPDATE email_undos SET used_at = ? WHERE id = ? AND used_at = 0`, micros(at), undoID)); err != nil {
 			return orNone(err, vigil.Errorf(vigil.EINVALID, "this undo link was used already"))
 		}
-		if err := setEmail(ctx, t, accountID, old); err != nil {
+		if kind == "phone" {
+			if _, err := t.exec(ctx, `UPDATE accounts SET phone = ?, phone_verified = TRUE WHERE id = ?`, old, accountID); err != nil {
+				return err
+			}
+		} else if err := setEmail(ctx, t, accountID, old); err != nil {
 			return err
 		}
 		// Whoever moved the account may hold its sessions: end them all.
@@ -142,7 +145,7 @@ func (db *DB) AddPhoneChangeAttempt(ctx context.Context, id string) (int, error)
 }
 
 // CompletePhoneChange implements vigil.Store.
-func (db *DB) CompletePhoneChange(ctx context.Context, changeID string, fx vigil.Effects) error {
+func (db *DB) CompletePhoneChange(ctx context.Context, changeID string, undo *vigil.EmailUndo, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
 		var accountID, phone string
 		if err := t.queryRow(ctx, `SELECT account_id, new_phone FROM phone_changes WHERE id = ?`, changeID).Scan(&accountID, &phone); err != nil {
@@ -154,6 +157,17 @@ func (db *DB) CompletePhoneChange(ctx context.Context, changeID string, fx vigil
 		if err := oneRow(t.exec(ctx, `UPDATE accounts SET phone = ?, phone_verified = TRUE WHERE id = ?`, phone, accountID)); err != nil {
 			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "account not found"))
 		}
+		if undo != nil {
+			if err := insertUndo(ctx, t, accountID, "phone", undo); err != nil {
+				return err
+			}
+		}
 		return insertEffects(ctx, t, fx)
 	})
+}
+
+func insertUndo(ctx context.Context, t *txn, accountID, kind string, u *vigil.EmailUndo) error {
+	_, err := t.exec(ctx, `INSERT INTO email_undos (id, account_id, kind, old_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, accountID, kind, u.OldEmail, u.TokenHash.Bytes(), micros(u.CreatedAt), micros(u.ExpiresAt))
+	return err
 }

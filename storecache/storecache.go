@@ -391,9 +391,9 @@ func (s *Store) forgetAllAccounts() {
 
 // CompletePhoneChange implements vigil.Store; it changes the account's
 // phone.
-func (s *Store) CompletePhoneChange(ctx context.Context, changeID string, fx vigil.Effects) error {
+func (s *Store) CompletePhoneChange(ctx context.Context, changeID string, undo *vigil.EmailUndo, fx vigil.Effects) error {
 	s.forgetAllAccounts()
-	err := s.Store.CompletePhoneChange(ctx, changeID, fx)
+	err := s.Store.CompletePhoneChange(ctx, changeID, undo, fx)
 	s.forgetAllAccounts()
 	return err
 }

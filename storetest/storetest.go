@@ -895,11 +895,30 @@ func testPhoneChange(t *testing.T, s vigil.Store) {
 	if err != nil || got.NewPhone != c.NewPhone || got.Attempts != 1 || !got.CodeHash.Equal(c.CodeHash) {
 		t.Fatalf("pending = %+v, %v", got, err)
 	}
-	if err := s.CompletePhoneChange(ctx, c.ID, vigil.Effects{}); err != nil {
+	if err := s.CompletePhoneChange(ctx, c.ID, nil, vigil.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	if acct, _ := s.AccountByID(ctx, a.ID); acct.Phone != c.NewPhone || !acct.PhoneVerified {
 		t.Fatalf("account phone = %q verified=%v", acct.Phone, acct.PhoneVerified)
 	}
-	wantCode(t, s.CompletePhoneChange(ctx, c.ID, vigil.Effects{}), vigil.ENOTFOUND)
+	wantCode(t, s.CompletePhoneChange(ctx, c.ID, nil, vigil.Effects{}), vigil.ENOTFOUND)
+	// A second change with an undo for the first number, then the undo.
+	c2 := &vigil.PhoneChange{ID: vigil.NewID(), AccountID: a.ID, NewPhone: "+15551239999", CodeHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.PutPhoneChange(ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	undo := &vigil.EmailUndo{ID: vigil.NewID(), OldEmail: c.NewPhone, TokenHash: vigil.NewToken().Hash(), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CompletePhoneChange(ctx, c2.ID, undo, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.EmailUndoByHash(ctx, undo.TokenHash)
+	if err != nil || u.Kind != "phone" || u.OldEmail != c.NewPhone {
+		t.Fatalf("undo = %+v, %v", u, err)
+	}
+	if err := s.UndoEmailChange(ctx, u.ID, base, vigil.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.AccountByID(ctx, a.ID); acct.Phone != c.NewPhone || !acct.PhoneVerified || acct.Email != a.Email {
+		t.Fatalf("after undo: phone %q, email %q", acct.Phone, acct.Email)
+	}
 }
