@@ -181,3 +181,26 @@ func TestPhoneChangeUndo(t *testing.T) {
 		t.Fatalf("after undo: %v", me)
 	}
 }
+
+// An owner who chose SMS for reset requests gets the link by SMS too.
+func TestResetLinkBySMS(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	a := e.signup("alice")
+	e.do("POST", "/v1/me/phone", a.Token, map[string]string{"phone": "+15550001111"}).expect(t, http.StatusAccepted)
+	e.do("POST", "/v1/me/phone/confirm", a.Token, map[string]string{"code": e.smsCode("+15550001111")}).expect(t, http.StatusNoContent)
+	e.do("PUT", "/v1/me/alert-settings", a.Token, map[string]any{"channels": map[string][]string{"reset_requested": {"mail", "sms"}}}).
+		expect(t, http.StatusOK)
+	mailed := e.resetToken("alice", a.Email)
+	msgs, _ := notify.ReadSMSDir(e.SMSDir)
+	last := msgs[len(msgs)-1]
+	m := resetLinkRE.FindStringSubmatch(last.Body)
+	if last.To != "+15550001111" || m == nil {
+		t.Fatalf("no reset link by SMS: %+v", last)
+	}
+	if tok, _ := url.QueryUnescape(m[2]); tok != mailed {
+		t.Fatal("the SMS and the mail carry different links")
+	}
+	if len(msgs) != 2 { // the code, and the link: not a second notice SMS
+		t.Fatalf("%d SMS, want 2", len(msgs))
+	}
+}

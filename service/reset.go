@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-dev/vigil"
 	vmail "github.com/vigil-dev/vigil/mail"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/outbox"
 )
 
@@ -92,8 +93,13 @@ func (s *Service) ResetChannel() outbox.Channel {
 		rt := &vigil.ResetToken{ID: vigil.NewID(), AccountID: acct.ID, TokenHash: tok.Hash(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}
 		fx := s.noticeEffects(ctx, acct, vigil.NoticeResetRequested, "Password reset requested",
 			fmt.Sprintf("Someone asked to reset the password of your account from %s (%s).", DeviceLabel(req.UserAgent), req.IP))
-		// The reset mail below is the mail of this notice, with its code.
-		fx.Outbox = slices.DeleteFunc(fx.Outbox, func(it *vigil.OutboxItem) bool { return it.Channel == vigil.ChannelMail })
+		// The reset mail below is the mail of this notice, with its code; an
+		// owner who chose SMS for resets gets the link by SMS too, below.
+		bySMS := false
+		fx.Outbox = slices.DeleteFunc(fx.Outbox, func(it *vigil.OutboxItem) bool {
+			bySMS = bySMS || it.Channel == vigil.ChannelSMS
+			return it.Channel == vigil.ChannelMail || it.Channel == vigil.ChannelSMS
+		})
 		if err := s.store.CreateResetToken(ctx, rt, fx); err != nil {
 			return err
 		}
@@ -106,6 +112,13 @@ func (s *Service) ResetChannel() outbox.Channel {
 			"Notice code: %s\nYou find this notice, with the same code, in the app under security notices. "+
 			"This mail never asks for your password, and its only link goes to %s.\n",
 			acct.Username, DeviceLabel(req.UserAgent), req.IP, int(s.cfg.ResetTTL.Minutes()), link, code, s.cfg.PublicURL)
+		if bySMS && s.sms != nil {
+			err := s.sms.SendSMS(ctx, acct.Phone, &notify.Notice{ID: rt.ID, Kind: vigil.NoticeResetRequested, AccountID: acct.ID, Code: code,
+				Title: "Reset your vigil password", Text: "Not you? Ignore this. Link, valid once: " + link, At: now})
+			if err != nil {
+				s.log.ErrorContext(ctx, "reset SMS not sent", "account_id", acct.ID, "err", err)
+			}
+		}
 		err = s.mail.Send(ctx, &vmail.Message{ID: rt.ID, From: s.cfg.MailFrom, To: acct.Email, Subject: "Reset your password",
 			Text: text, Headers: map[string]string{"X-Vigil-Notice-Code": code}})
 		if err != nil && vmail.IsPermanent(err) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
 	"github.com/vigil-dev/vigil/seal"
@@ -45,6 +46,11 @@ type Config struct {
 
 	DebugListen         string // loopback address for net/http/pprof; empty: off
 	SMSDir              string
+	SMSURL              string
+	SMSAPIKey           string
+	ResetTTL            time.Duration
+	ResetsPerHour       int
+	ReauthWindow        time.Duration
 	WebhookAllowPrivate bool
 	SecretKey           string // base64 32 bytes; empty: read or create SecretKeyFile
 	SecretKeyFile       string
@@ -64,6 +70,9 @@ func DefaultConfig() Config {
 		Database:          "vigil.db",
 		MailDir:           "vigil-mail",
 		SMSDir:            "vigil-sms",
+		ResetTTL:          svc.ResetTTL,
+		ResetsPerHour:     svc.ResetsPerHour,
+		ReauthWindow:      svc.ReauthWindow,
 		PublicURL:         "http://127.0.0.1:8080",
 		MailFrom:          svc.MailFrom,
 		SMTPStartTLS:      "required",
@@ -142,6 +151,20 @@ func (c *Config) Validate() error {
 			return bad("secret-key", err.Error())
 		}
 	}
+	if c.ResetTTL < time.Minute || c.ResetTTL > 24*time.Hour {
+		return bad("reset-ttl", "must be from 1m to 24h")
+	}
+	if c.ResetsPerHour < 1 || c.ResetsPerHour > 100 {
+		return bad("resets-per-hour", "must be from 1 to 100")
+	}
+	if c.ReauthWindow < time.Minute || c.ReauthWindow > 24*time.Hour {
+		return bad("reauth-window", "must be from 1m to 24h")
+	}
+	if c.SMSURL != "" {
+		if _, err := notify.NewHTTPSMS(notify.HTTPSMSConfig{URL: c.SMSURL, APIKey: c.SMSAPIKey}); err != nil {
+			return bad("sms-url", vigil.ErrorMessage(err))
+		}
+	}
 	if c.DebugListen != "" {
 		host, _, err := net.SplitHostPort(c.DebugListen)
 		ip, perr := netip.ParseAddr(host)
@@ -212,7 +235,12 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
 	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "the server's secret key (32 bytes, base64): seals 2FA secrets and keys recovery-code hashes; every instance needs the same (prefer VIGIL_SECRET_KEY_FILE)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when --secret-key is not given; created with a new key (mode 0600) if missing (default: vigil.key beside the SQLite database, or in the working directory)")
-	fs.StringVar(&c.SMSDir, "sms-dir", c.SMSDir, "directory where SMS notices are written as .json files")
+	fs.StringVar(&c.SMSDir, "sms-dir", c.SMSDir, "directory where SMS are written as .json files (when no --sms-url is set)")
+	fs.StringVar(&c.SMSURL, "sms-url", c.SMSURL, "HTTP SMS provider endpoint (https); when set, SMS go there instead of --sms-dir")
+	fs.StringVar(&c.SMSAPIKey, "sms-api-key", c.SMSAPIKey, "bearer key of the SMS provider (prefer VIGIL_SMS_API_KEY_FILE)")
+	fs.DurationVar(&c.ResetTTL, "reset-ttl", c.ResetTTL, "how long a password-reset link works")
+	fs.IntVar(&c.ResetsPerHour, "resets-per-hour", c.ResetsPerHour, "password-reset mails per account per hour")
+	fs.DurationVar(&c.ReauthWindow, "reauth-window", c.ReauthWindow, "how recent a password proof sensitive actions need")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "let user webhooks reach loopback and private addresses over plain http (development only: otherwise a server-side request forgery)")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address (host:port) serving Go profiles at /debug/pprof/; empty: off")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
@@ -220,7 +248,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `"json" or "text"`)
 	fs.BoolVar(&c.LogRequests, "log-requests", c.LogRequests, "log every request at info level")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for requests in flight on SIGTERM")
-	return []string{"smtp-password"}
+	return []string{"smtp-password", "sms-api-key"}
 }
 
 // envName returns the environment twin of a flag: listen -> VIGIL_LISTEN.

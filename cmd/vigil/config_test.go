@@ -51,6 +51,11 @@ var twinSamples = map[string][2]string{
 	"lookup-burst":          {"10", "20"},
 	"debug-listen":          {"127.0.0.1:6061", "[::1]:6062"},
 	"sms-dir":               {"/tmp/env-sms", "/tmp/flag-sms"},
+	"sms-url":               {"https://sms.env.example/send", "https://sms.flag.example/send"},
+	"sms-api-key":           {"env-key", "flag-key"},
+	"reset-ttl":             {"20m0s", "45m0s"},
+	"resets-per-hour":       {"2", "5"},
+	"reauth-window":         {"5m0s", "15m0s"},
 	"webhook-allow-private": {"true", "false"},
 	"trusted-proxies":       {"10.0.0.0/8", "192.168.0.0/16,172.16.0.0/12"},
 	"log-level":             {"debug", "warn"},
@@ -241,6 +246,11 @@ func TestServeInvalidSettings(t *testing.T) {
 		{name: "log-format from env", env: map[string]string{"VIGIL_LOG_FORMAT": "xml"}, want: "log-format"},
 		{name: "log-level", args: []string{"--log-level", "trace"}, want: "log-level"},
 		{name: "debug-listen not loopback", args: []string{"--debug-listen", "0.0.0.0:6060"}, want: "debug-listen"},
+		{name: "reset-ttl short", args: []string{"--reset-ttl", "10s"}, want: "reset-ttl"},
+		{name: "resets-per-hour zero", args: []string{"--resets-per-hour", "0"}, want: "resets-per-hour"},
+		{name: "reauth-window zero", args: []string{"--reauth-window", "0s"}, want: "reauth-window"},
+		{name: "sms-url plain http", args: []string{"--sms-url", "http://sms.example.com/send", "--sms-api-key", "k"}, want: "sms-url"},
+		{name: "sms-url without key", args: []string{"--sms-url", "https://sms.example.com/send"}, want: "sms-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -82,8 +82,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.SessionIdle, sc.SessionLifetime = cfg.SessionIdle, cfg.SessionLifetime
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
 	sc.WebhookAllowPrivate = cfg.WebhookAllowPrivate
-	sms, err := notify.NewDirSMS(cfg.SMSDir)
-	if err != nil {
+	sc.ResetTTL, sc.ResetsPerHour, sc.ReauthWindow = cfg.ResetTTL, cfg.ResetsPerHour, cfg.ReauthWindow
+	var sms notify.SMSSender
+	if cfg.SMSURL != "" {
+		if sms, err = notify.NewHTTPSMS(notify.HTTPSMSConfig{URL: cfg.SMSURL, APIKey: cfg.SMSAPIKey}); err != nil {
+			return &ConfigError{Setting: "sms-url", Problem: vigil.ErrorMessage(err)}
+		}
+	} else if sms, err = notify.NewDirSMS(cfg.SMSDir); err != nil {
 		return &ConfigError{Setting: "sms-dir", Problem: err.Error()}
 	}
 	key, created, err := cfg.secretKey()
