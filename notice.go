@@ -7,18 +7,20 @@ import (
 
 // Notice kinds: the security events an account owner is told about.
 const (
-	NoticeNewDeviceLogin   = "new_device_login"
-	NoticeFailedLoginBurst = "failed_login_burst"
-	NoticePasswordChanged  = "password_changed"
-	NoticeEmailChanged     = "email_changed"
-	NoticePhoneChanged     = "phone_changed"
-	NoticeMFAEnabled       = "mfa_enabled"
-	NoticeMFADisabled      = "mfa_disabled"
-	NoticeResetRequested   = "reset_requested"
-	NoticeResetCompleted   = "reset_completed"
-	NoticeSessionsRevoked  = "sessions_revoked"
-	NoticeSignupAttempt    = "signup_attempt"
-	NoticeAccountCreated   = "account_created"
+	NoticeNewDeviceLogin       = "new_device_login"
+	NoticeFailedLoginBurst     = "failed_login_burst"
+	NoticePasswordChanged      = "password_changed"
+	NoticeEmailChanged         = "email_changed"
+	NoticePhoneChanged         = "phone_changed"
+	NoticeMFAEnabled           = "mfa_enabled"
+	NoticeMFADisabled          = "mfa_disabled"
+	NoticeResetRequested       = "reset_requested"
+	NoticeResetCompleted       = "reset_completed"
+	NoticeSessionsRevoked      = "sessions_revoked"
+	NoticeSignupAttempt        = "signup_attempt"
+	NoticeAccountCreated       = "account_created"
+	NoticeAddressClaimAttempt  = "address_claim_attempt"
+	NoticeEmailChangeRequested = "email_change_requested"
 )
 
 // Notice is a security notice as its owner sees it in the app. Every mail,

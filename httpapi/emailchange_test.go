@@ -30,6 +30,12 @@ func TestEmailChange(t *testing.T) {
 		e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": a.Email}).expect(t, http.StatusBadRequest)
 		e.do("POST", "/v1/me/email", a.Token, map[string]string{"email": "alice.new@example.com"}).expect(t, http.StatusAccepted)
 		code := e.mailCode("alice.new@example.com")
+		// The verification mail's notice code is listed; the code itself is not.
+		vm := mails(t, e)[len(mails(t, e))-1]
+		listed := string(e.do("GET", "/v1/me/notifications", a.Token, nil).expect(t, http.StatusOK).Body)
+		if nc := vm.Header.Get("X-Vigil-Notice-Code"); nc == "" || !strings.Contains(listed, nc) || strings.Contains(listed, "code is: "+code) {
+			t.Fatalf("verification mail notice code %q vs notices %s", nc, listed)
+		}
 		wrong := "000000"
 		if code == wrong {
 			wrong = "111111"

@@ -48,6 +48,15 @@ func TestSignupDoesNotRevealRegisteredAddresses(t *testing.T) {
 		if !strings.Contains(notice.Text, "never asks for your password") {
 			t.Fatal("notice lacks the anti-phishing line")
 		}
+		// Its code is listed in the owner's notices.
+		code := notice.Header.Get("X-Vigil-Notice-Code")
+		found := false
+		for _, it := range e.do("GET", "/v1/me/notifications", alice.Token, nil).expect(t, http.StatusOK).JSON(t)["items"].([]any) {
+			found = found || it.(map[string]any)["code"] == code && it.(map[string]any)["kind"] == "signup_attempt"
+		}
+		if code == "" || !strings.Contains(notice.Text, code) || !found {
+			t.Fatalf("the notice mail's code %q is not among alice's notices", code)
+		}
 		// Public metrics count both answers alike.
 		m := string(e.do("GET", "/metrics", "", nil).expect(t, http.StatusOK).Body)
 		if !strings.Contains(m, `vigil_signups_total{result="accepted"} 3`) || strings.Contains(m, "registered") {

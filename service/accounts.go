@@ -114,14 +114,10 @@ func (s *Service) Register(ctx context.Context, r Registration) error {
 	switch {
 	case err == nil:
 		s.m.signups.WithLabelValues("accepted").Inc() // same label as a new address: metrics are public
-		return s.sendMail(ctx, "signupmail:"+email, &vmail.Message{
-			To:      email,
-			Subject: "Someone tried to sign up with your address",
-			Text: fmt.Sprintf("Hello %s,\n\nSomeone tried to create a new account at %s with this email address, "+
-				"which already belongs to your account. No new account was created and nothing changed on yours.\n\n"+
-				"If it was you, sign in instead; if you forgot your password, use \"Forgot password\" in the app.\n\n"+
-				"This mail never asks for your password.\n", existing.Username, s.cfg.PublicURL),
-		})
+		return s.sendNoticeMail(ctx, "signupmail:"+email, existing, email, vigil.NoticeSignupAttempt, "Someone tried to sign up with your address",
+			fmt.Sprintf("Someone tried to create a new account at %s with this email address, "+
+				"which already belongs to your account. No new account was created and nothing changed on yours. "+
+				"If it was you, sign in instead; if you forgot your password, use \"Forgot password\" in the app.", s.cfg.PublicURL))
 	case vigil.ErrorCode(err) != vigil.ENOTFOUND:
 		return err
 	}
@@ -146,9 +142,36 @@ func (s *Service) Register(ctx context.Context, r Registration) error {
 	})
 }
 
+// sendNoticeMail records a notice for acct and mails it to addr with its
+// code, unless the address's mail limit is spent (then neither happens,
+// and it is not an error). The mail is sent at once, not through the
+// outbox, so this path costs what the other answers of the same request
+// cost.
+func (s *Service) sendNoticeMail(ctx context.Context, limitKey string, acct *vigil.Account, addr, kind, title, body string) error {
+	return s.sendNoticeMailWith(ctx, limitKey, acct, addr, kind, title, body, body)
+}
+
+// sendNoticeMailWith is sendNoticeMail whose mail says mailBody while the
+// stored notice says body: a mail may carry a code that no notice (which
+// the API lists) may hold.
+func (s *Service) sendNoticeMailWith(ctx context.Context, limitKey string, acct *vigil.Account, addr, kind, title, body, mailBody string) error {
+	n := &vigil.Notice{ID: vigil.NewID(), AccountID: acct.ID, Kind: kind, Code: newNoticeCode(), Title: title, Text: body, CreatedAt: s.now()}
+	return s.sendMailThen(ctx, limitKey, &vmail.Message{To: addr, Subject: title,
+		Headers: map[string]string{"X-Vigil-Notice-Code": n.Code},
+		Text: fmt.Sprintf("Hello %s,\n\n%s\n\nNotice code: %s\nYou find this notice, with the same code, in the app under security notices.\n\n"+
+			"This mail never asks for your password.\n", acct.Username, mailBody, n.Code)},
+		func() error { return s.store.AddEffects(ctx, vigil.Effects{Notices: []*vigil.Notice{n}}) })
+}
+
 // sendMail sends m unless the address's mail limit is spent; a spent limit
 // sends nothing and is not an error, so the caller's answer stays the same.
 func (s *Service) sendMail(ctx context.Context, limitKey string, m *vmail.Message) error {
+	return s.sendMailThen(ctx, limitKey, m, nil)
+}
+
+// sendMailThen is sendMail that first runs before (if not nil) once the
+// limit allows the mail.
+func (s *Service) sendMailThen(ctx context.Context, limitKey string, m *vmail.Message, before func() error) error {
 	res, err := s.limiter.Allow(ctx, limitKey, s.cfg.SignupMailLimit)
 	if err != nil {
 		return vigil.Internal(err)
@@ -157,6 +180,11 @@ func (s *Service) sendMail(ctx context.Context, limitKey string, m *vmail.Messag
 		s.m.rateLimited.WithLabelValues("signupmail").Inc()
 		s.log.InfoContext(ctx, "mail suppressed by limit", "kind", limitName(limitKey))
 		return nil
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
 	}
 	m.ID = vigil.NewID()
 	m.From = s.cfg.MailFrom

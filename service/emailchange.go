@@ -39,9 +39,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, newEmail string) error
 		return vigil.Errorf(vigil.EINVALID, "that is already your address")
 	}
 	if other, err := s.store.AccountByEmail(ctx, email); err == nil {
-		return s.sendMail(ctx, "signupmail:"+email, &vmail.Message{To: email, Subject: "Someone tried to use your address",
-			Text: fmt.Sprintf("Hello %s,\n\nSomeone tried to move another account at %s to this email address, which belongs to your account. "+
-				"Nothing changed on yours.\n\nThis mail never asks for your password.\n", other.Username, s.cfg.PublicURL)})
+		return s.sendNoticeMail(ctx, "signupmail:"+email, other, email, vigil.NoticeAddressClaimAttempt, "Someone tried to use your address",
+			fmt.Sprintf("Someone tried to move another account at %s to this email address, which belongs to your account. "+
+				"Nothing changed on yours.", s.cfg.PublicURL))
 	} else if vigil.ErrorCode(err) != vigil.ENOTFOUND {
 		return err
 	}
@@ -52,10 +52,10 @@ func (s *Service) RequestEmailChange(ctx context.Context, newEmail string) error
 	if err := s.store.PutEmailChange(ctx, c); err != nil {
 		return err
 	}
-	return s.sendMail(ctx, "signupmail:"+email, &vmail.Message{To: email, Subject: "Confirm your new email address",
-		Text: fmt.Sprintf("Hello %s,\n\nYour verification code is: %s\n\nEnter it in the app to move your account to this address. "+
-			"It expires in %d minutes. If you did not ask for this, ignore this mail.\n\nThis mail never asks for your password.\n",
-			acct.Username, code, int(s.cfg.SignupCodeTTL.Minutes()))})
+	return s.sendNoticeMailWith(ctx, "signupmail:"+email, acct, email, vigil.NoticeEmailChangeRequested, "Confirm your new email address",
+		fmt.Sprintf("A code was mailed to %s to move your account there.", email),
+		fmt.Sprintf("Your verification code is: %s\n\nEnter it in the app to move your account to this address. "+
+			"It expires in %d minutes. If you did not ask for this, ignore this mail.", code, int(s.cfg.SignupCodeTTL.Minutes())))
 }
 
 // ConfirmEmailChange completes a pending change with the code from the new
