@@ -173,3 +173,19 @@ func TestDisableTOTP(t *testing.T) {
 		t.Fatalf("notices: %s", kinds)
 	}
 }
+
+// With 2FA, a current code re-authenticates as well as the password.
+func TestReauthWithCode(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	a := e.signup("alice")
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"code": "123456"}).expect(t, http.StatusBadRequest) // no 2FA yet
+	secret, _ := e.enableTOTP(a)
+	e.Clock.Advance(e.Service.Config().ReauthWindow + time.Second)
+	e.do("POST", "/v1/me/sessions/revoke-all", a.Token, map[string]bool{"include_current": false}).expect(t, http.StatusForbidden)
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{}).expect(t, http.StatusBadRequest)
+	code, _ := totp.Code(secret, e.Clock.Now())
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"code": code, "password": a.Password}).expect(t, http.StatusBadRequest)
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"code": code}).expect(t, http.StatusNoContent)
+	e.do("POST", "/v1/sessions/current/reauth", a.Token, map[string]string{"code": code}).expect(t, http.StatusForbidden) // replay
+	e.do("POST", "/v1/me/sessions/revoke-all", a.Token, map[string]bool{"include_current": false}).expect(t, http.StatusOK)
+}

@@ -7,7 +7,8 @@ import (
 )
 
 type reauthRequest struct {
-	Password vigil.Password `json:"password"`
+	Password vigil.Password `json:"password,omitempty"`
+	Code     string         `json:"code,omitempty"`
 }
 
 func (s *Server) reauth(w http.ResponseWriter, r *http.Request) error {
@@ -15,7 +16,7 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if err := s.svc.Reauthenticate(r.Context(), req.Password); err != nil {
+	if err := s.svc.Reauthenticate(r.Context(), req.Password, req.Code); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -112,16 +112,31 @@ func (s *Service) requireRecentAuth(ctx context.Context) (*vigil.Actor, error) {
 	return a, nil
 }
 
-// Reauthenticate proves the caller's password again for the current
-// session, opening the window for sensitive actions. A wrong password is
-// ErrWrongPassword and counts against the same throttle as a sign-in.
-func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password) error {
+// Reauthenticate proves the caller's password, or on an account with 2FA
+// a current code, again for the current session, opening the window for
+// sensitive actions. A wrong password is ErrWrongPassword, a wrong code
+// ErrBadMFACode; both count against throttles.
+func (s *Service) Reauthenticate(ctx context.Context, pw vigil.Password, code string) error {
 	a, acct, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.checkPassword(ctx, acct, pw); err != nil {
-		return err
+	switch {
+	case (pw == "") == (code == ""):
+		return vigil.Errorf(vigil.EINVALID, "give either the password or a code from the authenticator app")
+	case code != "":
+		// A TOTP code (or recovery code) proves presence as well as the
+		// password does, for an account with 2FA.
+		if !acct.MFAEnabled {
+			return vigil.Errorf(vigil.EINVALID, "this account has no two-factor authentication: give the password")
+		}
+		if err := s.checkSecondFactor(ctx, acct.ID, code); err != nil {
+			return err
+		}
+	default:
+		if err := s.checkPassword(ctx, acct, pw); err != nil {
+			return err
+		}
 	}
 	return s.store.SetSessionReauth(ctx, a.SessionID, s.now())
 }
