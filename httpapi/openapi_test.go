@@ -793,13 +793,13 @@ func TestOpenAPILiveResponses(t *testing.T) {
 			expect(t, http.StatusNoContent)
 
 		// Two-factor authentication: enrol, confirm, sign in with it, off.
-		dave := c.signup("erin")
-		en := c.do("POST", "/v1/me/mfa/totp", dave.Token, nil).expect(t, http.StatusOK).JSON(t)
+		erin := c.signup("erin")
+		en := c.do("POST", "/v1/me/mfa/totp", erin.Token, nil).expect(t, http.StatusOK).JSON(t)
 		secret := en["secret"].(string)
 		code, _ := totp.Code(secret, e.Clock.Now())
-		c.do("POST", "/v1/me/mfa/totp/confirm", dave.Token, map[string]string{"code": code}).expect(t, http.StatusOK)
-		c.do("POST", "/v1/me/mfa/totp", dave.Token, nil).expect(t, http.StatusConflict)
-		mr := c.do("POST", "/v1/sessions", "", map[string]string{"identifier": "erin", "password": dave.Password}).expect(t, http.StatusUnauthorized)
+		c.do("POST", "/v1/me/mfa/totp/confirm", erin.Token, map[string]string{"code": code}).expect(t, http.StatusOK)
+		c.do("POST", "/v1/me/mfa/totp", erin.Token, nil).expect(t, http.StatusConflict)
+		mr := c.do("POST", "/v1/sessions", "", map[string]string{"identifier": "erin", "password": erin.Password}).expect(t, http.StatusUnauthorized)
 		challenge := mr.JSON(t)["challenge"].(string)
 		c.do("POST", "/v1/sessions/mfa", "", map[string]string{"challenge": challenge, "code": code}).expect(t, http.StatusForbidden)
 		e.Clock.Advance(30 * time.Second)
@@ -807,25 +807,25 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("POST", "/v1/sessions/mfa", "", map[string]string{"challenge": challenge, "code": code}).expect(t, http.StatusCreated)
 		e.Clock.Advance(30 * time.Second)
 		code, _ = totp.Code(secret, e.Clock.Now())
-		c.do("DELETE", "/v1/me/mfa/totp", dave.Token, map[string]string{"password": dave.Password, "code": code}).expect(t, http.StatusNoContent)
+		c.do("DELETE", "/v1/me/mfa/totp", erin.Token, map[string]string{"password": erin.Password, "code": code}).expect(t, http.StatusNoContent)
 
 		// Alert settings.
-		c.do("GET", "/v1/me/alert-settings", dave.Token, nil).expect(t, http.StatusOK)
-		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"sms"}}}).
+		c.do("GET", "/v1/me/alert-settings", erin.Token, nil).expect(t, http.StatusOK)
+		c.do("PUT", "/v1/me/alert-settings", erin.Token, map[string]any{"channels": map[string][]string{"password_changed": {"sms"}}}).
 			expect(t, http.StatusBadRequest)
-		c.do("PUT", "/v1/me/alert-settings", dave.Token, map[string]any{"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
+		c.do("PUT", "/v1/me/alert-settings", erin.Token, map[string]any{"channels": map[string][]string{"password_changed": {"mail", "webhook"}},
 			"webhook": map[string]string{"url": "http://127.0.0.1:9/hook", "format": "slack"}}).expect(t, http.StatusOK)
 
 		// Phone change.
-		c.do("POST", "/v1/me/phone", dave.Token, map[string]string{"phone": "+15550003333"}).expect(t, http.StatusAccepted)
-		c.do("POST", "/v1/me/phone/confirm", dave.Token, map[string]string{"code": e.smsCode("+15550003333")}).expect(t, http.StatusNoContent)
+		c.do("POST", "/v1/me/phone", erin.Token, map[string]string{"phone": "+15550003333"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/phone/confirm", erin.Token, map[string]string{"code": e.smsCode("+15550003333")}).expect(t, http.StatusNoContent)
 
 		// Email change and its undo.
-		c.do("POST", "/v1/me/email", dave.Token, map[string]string{"email": "erin.new@example.com"}).expect(t, http.StatusAccepted)
-		c.do("POST", "/v1/me/email/confirm", dave.Token, map[string]string{"code": e.mailCode("erin.new@example.com")}).expect(t, http.StatusNoContent)
+		c.do("POST", "/v1/me/email", erin.Token, map[string]string{"email": "erin.new@example.com"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/email/confirm", erin.Token, map[string]string{"code": e.mailCode("erin.new@example.com")}).expect(t, http.StatusNoContent)
 		var undoTok string
 		for _, m := range mails(t, e) {
-			if m.To == dave.Email && m.Subject == "Your email address was changed" {
+			if m.To == erin.Email && m.Subject == "Your email address was changed" {
 				undoTok, _ = url.QueryUnescape(undoLinkRE.FindStringSubmatch(m.Text)[1])
 			}
 		}
@@ -833,11 +833,11 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do("POST", "/v1/email-changes/undo", "", map[string]string{"token": "nope"}).expect(t, http.StatusBadRequest)
 		c.raw("POST", "/email-undo", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
 			[]byte(url.Values{"token": {undoTok}}.Encode())).expect(t, http.StatusOK)
-		dave.Token, _ = c.login("erin", dave.Password)
-		c.do("POST", "/v1/me/email", dave.Token, map[string]string{"email": "erin.again@example.com"}).expect(t, http.StatusAccepted)
-		c.do("POST", "/v1/me/email/confirm", dave.Token, map[string]string{"code": e.mailCode("erin.again@example.com")}).expect(t, http.StatusNoContent)
+		erin.Token, _ = c.login("erin", erin.Password)
+		c.do("POST", "/v1/me/email", erin.Token, map[string]string{"email": "erin.again@example.com"}).expect(t, http.StatusAccepted)
+		c.do("POST", "/v1/me/email/confirm", erin.Token, map[string]string{"code": e.mailCode("erin.again@example.com")}).expect(t, http.StatusNoContent)
 		for _, m := range mails(t, e) {
-			if m.To == dave.Email && m.Subject == "Your email address was changed" {
+			if m.To == erin.Email && m.Subject == "Your email address was changed" {
 				undoTok, _ = url.QueryUnescape(undoLinkRE.FindStringSubmatch(m.Text)[1])
 			}
 		}

@@ -97,6 +97,12 @@ func (s *shard[K, V]) put(k K, v V, expires, now time.Time) {
 	s.m[k] = entry[V]{v: v, expires: expires}
 }
 
+func (s *shard[K, V]) clear() {
+	s.mu.Lock()
+	clear(s.m)
+	s.mu.Unlock()
+}
+
 func (s *shard[K, V]) delKey(k K) {
 	s.mu.Lock()
 	delete(s.m, k)
@@ -298,12 +304,8 @@ func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, except str
 func (s *Store) forgetAllSessions() {
 	s.epoch.Add(1)
 	for i := range s.sessions {
-		s.sessions[i].mu.Lock()
-		clear(s.sessions[i].m)
-		s.sessions[i].mu.Unlock()
-		s.sessionIDs[i].mu.Lock()
-		clear(s.sessionIDs[i].m)
-		s.sessionIDs[i].mu.Unlock()
+		s.sessions[i].clear()
+		s.sessionIDs[i].clear()
 	}
 }
 
@@ -380,12 +382,8 @@ func (s *Store) UndoEmailChange(ctx context.Context, undoID string, at time.Time
 func (s *Store) forgetAllAccounts() {
 	s.epoch.Add(1)
 	for i := range s.accounts {
-		s.accounts[i].mu.Lock()
-		clear(s.accounts[i].m)
-		s.accounts[i].mu.Unlock()
-		s.byName[i].mu.Lock()
-		clear(s.byName[i].m)
-		s.byName[i].mu.Unlock()
+		s.accounts[i].clear()
+		s.byName[i].clear()
 	}
 }
 

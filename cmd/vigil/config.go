@@ -190,10 +190,8 @@ func (c *Config) Validate() error {
 
 func (c *Config) argon2Params() password.Params {
 	p := password.DefaultParams()
+	// Validate has checked each value's range, so the conversions are exact.
 	p.Memory, p.Iterations, p.Parallelism = uint32(c.Argon2Memory), uint32(c.Argon2Iterations), uint8(c.Argon2Parallelism)
-	if c.Argon2Parallelism > 255 {
-		p.Parallelism = 0 // out of range: Validate refuses it
-	}
 	return p
 }
 
