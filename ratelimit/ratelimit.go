@@ -19,13 +19,15 @@
 // nothing: a caller that keeps hammering is refused until the rate lets it
 // through again, and no longer.
 //
-// Memory keeps that state in the process. A Redis backend implements the same
+// Memory keeps that state in the process. Redis implements the same
 // interface with one Lua script per call that runs the lines above atomically,
 // reads now from the server's TIME (so every instance sharing the Redis agrees
-// on the clock and the limits) and stores next with an expiry of next-now, so
-// that Redis forgets the key exactly when it stops mattering. T and W are
-// worked out in Go from the Limit, in whole nanoseconds, and passed to the
-// script, so both backends round a Limit the same way.
+// on the clock and the limits) and stores next set to expire at next (rounded
+// up to a millisecond), so that Redis forgets the key as soon as it stops
+// mattering. T and W are worked out in Go from the Limit, in whole
+// nanoseconds, and passed to the script, so both backends round a Limit the
+// same way; the script does its arithmetic exactly, in integer seconds and
+// nanoseconds, so both give the same Result at the same now.
 //
 // Keys are opaque strings chosen by the caller. They should name the purpose
 // as well as the subject ("signin:ip:203.0.113.7", "reset:account:42"), and a
