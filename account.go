@@ -21,6 +21,17 @@ type Account struct {
 	MFAEnabled    bool
 	CreatedAt     time.Time
 	LastLoginAt   time.Time // zero if the account never signed in
+	// PasswordChangedAt is when the password was last set by its owner
+	// (sign-up, change or reset; not a rehash). Zero reads as CreatedAt.
+	PasswordChangedAt time.Time
+}
+
+// PasswordSetAt returns when the password was last set by the owner.
+func (a *Account) PasswordSetAt() time.Time {
+	if a.PasswordChangedAt.IsZero() {
+		return a.CreatedAt
+	}
+	return a.PasswordChangedAt
 }
 
 // PublicProfile is what any signed-in caller may learn of an account. It has
@@ -90,6 +101,7 @@ type Session struct {
 	ExpiresAt   time.Time // absolute expiry
 	RevokedAt   time.Time // zero while valid
 	ReauthAt    time.Time // when the holder last proved the password: sign-in or re-authentication
+	MFAAt       time.Time // when the sign-in passed a second factor; zero if it did not
 	IP          string
 	UserAgent   string
 	DeviceLabel string
@@ -113,6 +125,9 @@ const (
 	LoginFailed      = "failed"    // wrong password or unknown account
 	LoginThrottled   = "throttled" // refused before the password was checked
 	LoginMFARequired = "mfa_required"
+	// LoginResetRequired: the password was right, but a revocation
+	// obliges the account to choose a new one first.
+	LoginResetRequired = "password_reset_required"
 )
 
 // LoginAttempt records one sign-in attempt.
@@ -188,6 +203,9 @@ type Store interface {
 	MFAStore
 	AlertStore
 	EmailChangeStore
+	AuditStore
+	RevocationStore
+	IncidentStore
 
 	// PutSignup stores a pending signup, replacing any earlier one for the
 	// same email address.

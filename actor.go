@@ -17,7 +17,16 @@ type Actor struct {
 	Roles     []string
 	IP        string
 	UserAgent string
+	// MFA reports that the session was signed in with a second factor.
+	MFA bool
+	// CLI marks the operator at the server's console (vigil admin ...):
+	// no account, no session, trusted as an admin because it holds the
+	// database and the secret key.
+	CLI bool
 }
+
+// CLIActor is the actor of commands run by an operator at the server.
+func CLIActor() *Actor { return &Actor{CLI: true, Roles: []string{RoleAdmin}} }
 
 // HasRole reports whether the actor holds role.
 func (a *Actor) HasRole(role string) bool {

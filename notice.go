@@ -21,6 +21,7 @@ const (
 	NoticeAccountCreated       = "account_created"
 	NoticeAddressClaimAttempt  = "address_claim_attempt"
 	NoticeEmailChangeRequested = "email_change_requested"
+	NoticeSecurityIncident     = "security_incident"
 )
 
 // Notice is a security notice as its owner sees it in the app. Every mail,
@@ -38,11 +39,15 @@ type Notice struct {
 }
 
 // Effects are what a change must write together with itself, in its own
-// transaction: the notices it raises and the outbox items that deliver
-// them.
+// transaction: the notices it raises, the outbox items that deliver them,
+// and the audit entries that record it (the store appends those to the
+// chain, setting their Seq, PrevHash and Hash).
 type Effects struct {
 	Notices []*Notice
 	Outbox  []*OutboxItem
+	Audit   []*AuditEntry
+	// Timeline entries record the change in an incident's timeline.
+	Timeline []*TimelineEntry
 }
 
 // NoticeStore is the part of the store that keeps notices.

@@ -19,6 +19,7 @@ type OutboxItem struct {
 	DeliveredAt   time.Time // zero until delivered
 	LastError     string    // the last failure, for operators; never shown to users
 	Dead          bool      // given up after too many failures
+	Batch         string    // groups items sent together (an incident notification run), for progress; "" for most
 }
 
 // Outbox channels.

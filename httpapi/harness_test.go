@@ -67,7 +67,14 @@ func newEnv(t testing.TB, backend string, opts ...envOption) *env {
 
 func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, Store: db, MailDir: t.TempDir(), SMSDir: t.TempDir(), Logs: &syncBuffer{}, Clock: &clock{now: time.Now()}}
+	return newEnvClock(t, db, hasher, &clock{now: time.Now()}, nil, opts...)
+}
+
+// newEnvClock is newEnvWith on a given clock, which several instances may
+// share, and a given limiter (nil: one in memory on that clock).
+func newEnvClock(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, clk *clock, limiter ratelimit.Limiter, opts ...envOption) *env {
+	t.Helper()
+	e := &env{t: t, Store: db, MailDir: t.TempDir(), SMSDir: t.TempDir(), Logs: &syncBuffer{}, Clock: clk}
 	sender, err := mail.NewDirSender(e.MailDir)
 	if err != nil {
 		t.Fatal(err)
@@ -92,17 +99,21 @@ func newEnvWith(t testing.TB, db *sqlstore.DB, hasher *password.Hasher, opts ...
 	if err != nil {
 		t.Fatal(err)
 	}
+	if limiter == nil {
+		limiter = ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now))
+	}
 	e.Service, err = service.New(sc, service.Deps{Store: cached, Hasher: hasher, Mail: sender,
 		Sealer: sealer, RecoveryKey: []byte("0123456789abcdef0123456789abcdef"), SMS: sms,
-		Limiter: ratelimit.NewMemory(ratelimit.WithClock(e.Clock.Now)), Now: e.Clock.Now, Logger: logger, Registry: reg})
+		Limiter: limiter, Now: e.Clock.Now, Logger: logger, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Outbox = outbox.New(outbox.Config{}, cached, map[string]outbox.Channel{
-		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
-		service.ChannelReset: e.Service.ResetChannel(),
-		vigil.ChannelSMS:     e.Service.SMSChannel(sms),
-		vigil.ChannelWebhook: e.Service.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: true})),
+		vigil.ChannelMail:              service.MailChannel(sender, sc.MailFrom),
+		service.ChannelReset:           e.Service.ResetChannel(),
+		vigil.ChannelSMS:               e.Service.SMSChannel(sms),
+		vigil.ChannelWebhook:           e.Service.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: true})),
+		service.ChannelOperatorWebhook: e.Service.OperatorWebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: true})),
 	}, e.Clock.Now, logger)
 	e.Server, err = httpapi.NewServer(hc, httpapi.Deps{Service: e.Service, Ready: db.Ping, Logger: logger, Registry: reg})
 	if err != nil {
@@ -306,7 +317,7 @@ func (e *env) doHeader(method, path, key, value string) *response {
 
 // checkNoLeaks runs after every test that uses an env: no answer may carry
 // a password hash, a verification code, or a session token other than in
-// the one login answer that issued it.
+// the one login answer that issued it; the audit log none at all.
 func (e *env) checkNoLeaks() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -315,6 +326,7 @@ func (e *env) checkNoLeaks() {
 	if err == nil {
 		hashes = rows
 	}
+	e.checkAuditNoLeaks(hashes)
 	for _, r := range e.responses {
 		body := string(r.Body)
 		if strings.Contains(body, "$argon2") {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-dev/vigil/httpapi"
 	"github.com/vigil-dev/vigil/service"
@@ -45,5 +46,32 @@ func TestServerNeedsService(t *testing.T) {
 	}
 	if _, err := service.New(service.DefaultConfig(), service.Deps{}); err == nil {
 		t.Fatal("service.New without dependencies succeeded")
+	}
+}
+
+// The operator's metrics: resets, revocations, rejected credentials and
+// detector events are counted.
+func TestIncidentResponseMetrics(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	u := e.signup("alice")
+	e.Clock.Advance(time.Second)
+	adm := e.admin("root")
+	e.resetToken(u.Email, u.Email)
+	e.do("POST", "/admin/v1/revocations", adm.Token, map[string]any{"kinds": []string{"sessions"},
+		"issued_before": e.Clock.Now().Add(-500 * time.Millisecond), "reason": "drill"}).expect(t, http.StatusCreated)
+	e.do("GET", "/v1/me", u.Token, nil).expect(t, http.StatusUnauthorized)
+	e.do("GET", "/v1/users/"+u.ID, adm.Token, nil).expect(t, http.StatusOK)
+	body := string(e.do("GET", "/metrics", "", nil).expect(t, http.StatusOK).Body)
+	for _, want := range []string{
+		`vigil_password_resets_total{result="requested"} 1`,
+		`vigil_revocations_total 1`,
+		`vigil_credentials_rejected_total{reason="cutoff"} 1`,
+		`vigil_security_events_total{kind="revoked_credential_use"} 1`,
+		`vigil_user_lookups_total{result="public"} 1`,
+		`vigil_revocation_refresh_seconds_count`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

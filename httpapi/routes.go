@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/service"
 )
 
 // Policy is the access policy of a route. The zero value is no policy at
@@ -98,6 +99,20 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /v1/me/sessions", Policy: PolicyOwner, Handler: s.listSessions, Response: sessionsResponse{}},
 		{Pattern: "DELETE /v1/me/sessions/{id}", Policy: PolicyOwner, Handler: s.revokeSession},
 		{Pattern: "POST /v1/me/sessions/revoke-all", Policy: PolicyOwner, Handler: s.revokeAll, Request: revokeAllRequest{}, Response: revokeAllResponse{}},
+
+		{Pattern: "POST /admin/v1/revocations", Policy: PolicyAdmin, Handler: s.createRevocation, Request: revocationRequest{}, Response: service.RevocationView{}},
+		{Pattern: "GET /admin/v1/revocations", Policy: PolicyAdmin, Handler: s.listRevocations, Response: revocationsResponse{}},
+		{Pattern: "GET /admin/v1/security-events", Policy: PolicyAdmin, Handler: s.securityEvents, Response: securityEventsResponse{}},
+		{Pattern: "POST /admin/v1/incidents", Policy: PolicyAdmin, Handler: s.openIncident, Request: incidentRequest{}, Response: service.IncidentView{}},
+		{Pattern: "GET /admin/v1/incidents", Policy: PolicyAdmin, Handler: s.listIncidents, Response: incidentsResponse{}},
+		{Pattern: "GET /admin/v1/incidents/{id}", Policy: PolicyAdmin, Handler: s.getIncident, Response: service.IncidentView{}},
+		{Pattern: "PATCH /admin/v1/incidents/{id}", Policy: PolicyAdmin, Handler: s.patchIncident, Request: incidentPatch{}, Response: service.IncidentView{}},
+		{Pattern: "GET /admin/v1/incidents/{id}/timeline", Policy: PolicyAdmin, Handler: s.incidentTimeline, Response: timelineResponse{}},
+		{Pattern: "POST /admin/v1/incidents/{id}/timeline", Policy: PolicyAdmin, Handler: s.addIncidentNote, Request: noteRequest{}, Response: service.TimelineView{}},
+		{Pattern: "POST /admin/v1/incidents/{id}/affected-accounts", Policy: PolicyAdmin, Handler: s.addAffected, Request: affectedRequest{}, Response: affectedResponse{}},
+		{Pattern: "POST /admin/v1/incidents/{id}/notifications", Policy: PolicyAdmin, Handler: s.notifyAffected, Request: notifyRequest{}, Response: service.NotificationView{}},
+		{Pattern: "GET /admin/v1/incidents/{id}/notifications", Policy: PolicyAdmin, Handler: s.listNotifications, Response: notificationsResponse{}},
+		{Pattern: "GET /admin/v1/incidents/{id}/postmortem", Policy: PolicyAdmin, Handler: s.postmortem, Response: service.Postmortem{}},
 	}
 }
 

@@ -242,7 +242,8 @@ func (s *Service) Verify(ctx context.Context, email, code string) (*vigil.Accoun
 	// The account's first notice carries the code of the mail that made it.
 	fx := vigil.Effects{Notices: []*vigil.Notice{{ID: vigil.NewID(), AccountID: a.ID, Kind: vigil.NoticeAccountCreated,
 		Code: su.NoticeCode, Title: "Your account was created", CreatedAt: now,
-		Text: "Your account was created after you entered the code from the verification mail, which carried this notice code."}}}
+		Text: "Your account was created after you entered the code from the verification mail, which carried this notice code."}},
+		Audit: []*vigil.AuditEntry{s.auditEntry(ctx, vigil.AuditAccountCreated, a.ID, map[string]any{"username": a.Username})}}
 	if err := s.store.CompleteSignup(ctx, su.ID, a, fx); err != nil {
 		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
 			return nil, ErrBadCode // completed by a concurrent call

@@ -17,7 +17,7 @@ import (
 var AlertKinds = []string{
 	vigil.NoticeNewDeviceLogin, vigil.NoticeFailedLoginBurst, vigil.NoticePasswordChanged, vigil.NoticeEmailChanged,
 	vigil.NoticePhoneChanged, vigil.NoticeMFAEnabled, vigil.NoticeMFADisabled, vigil.NoticeResetRequested,
-	vigil.NoticeResetCompleted, vigil.NoticeSessionsRevoked,
+	vigil.NoticeResetCompleted, vigil.NoticeSessionsRevoked, vigil.NoticeSecurityIncident,
 }
 
 // AlertSettingsView is what the owner sees of their alert settings.

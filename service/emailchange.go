@@ -84,6 +84,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, code string) error {
 	moved.Email = c.NewEmail
 	fx := s.noticeEffects(ctx, &moved, vigil.NoticeEmailChanged, "Your email address was changed",
 		fmt.Sprintf("The email address of your account was changed from %s to %s.", acct.Email, c.NewEmail))
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditEmailChanged, acct.ID, map[string]any{"from": acct.Email, "to": c.NewEmail, "undo_id": undo.ID}))
 	if err := s.store.CompleteEmailChange(ctx, c.ID, undo, now, fx); err != nil {
 		return err
 	}
@@ -161,6 +162,7 @@ func (s *Service) UndoEmailChange(ctx context.Context, token string) error {
 	}
 	fx := s.noticeEffects(ctx, &back, kind, "The change of your "+what+" was undone",
 		fmt.Sprintf("Your account is back at %s, and every session was signed out. Reset your password now.", u.OldEmail))
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditEmailChangeUndone, acct.ID, map[string]any{"kind": u.Kind, "restored": u.OldEmail, "undo_id": u.ID}))
 	if err := s.store.UndoEmailChange(ctx, u.ID, now, fx); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			return ErrBadUndo

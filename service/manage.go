@@ -25,10 +25,14 @@ func (s *Service) Sessions(ctx context.Context) ([]vigil.SessionView, error) {
 	if err != nil {
 		return nil, err
 	}
+	set, err := s.revocations(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]vigil.SessionView, 0, len(list))
 	for _, x := range list {
-		if now.Sub(x.LastSeenAt) >= s.cfg.SessionIdle {
-			continue // over by idleness, though not yet marked
+		if now.Sub(x.LastSeenAt) >= s.cfg.SessionIdle || set.Revoked(vigil.CredSessions, x.AccountID, x.CreatedAt) {
+			continue // over by idleness or a revocation, though not marked
 		}
 		out = append(out, vigil.SessionView{ID: x.ID, DeviceLabel: x.DeviceLabel, UserAgent: x.UserAgent, IP: x.IP,
 			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, Current: x.ID == a.SessionID})
@@ -57,6 +61,7 @@ func (s *Service) RevokeSession(ctx context.Context, id string) error {
 			if err := s.store.RevokeSession(ctx, id, s.now()); err != nil {
 				return err
 			}
+			s.audit(ctx, s.auditEntry(ctx, vigil.AuditSessionRevoked, a.AccountID, map[string]any{"session_id": id, "current": id == a.SessionID}))
 			s.log.InfoContext(ctx, "session revoked", "account_id", a.AccountID, "session_id", id, "by_session", a.SessionID)
 			return nil
 		}
@@ -84,6 +89,7 @@ func (s *Service) RevokeAllSessions(ctx context.Context, includeCurrent bool) (i
 	client := vigil.ClientFromContext(ctx)
 	fx := s.noticeEffects(ctx, acct, vigil.NoticeSessionsRevoked, "You were signed out everywhere",
 		fmt.Sprintf("Every session of your account was signed out from %s (%s).", DeviceLabel(client.UserAgent), client.IP))
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditSessionsRevokedAll, a.AccountID, map[string]any{"include_current": includeCurrent}))
 	n, err := s.store.RevokeAccountSessions(ctx, a.AccountID, except, s.now(), fx)
 	if err != nil {
 		return 0, err

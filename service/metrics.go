@@ -7,6 +7,12 @@ type metrics struct {
 	lookups     *prometheus.CounterVec
 	signups     *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
+	resets      *prometheus.CounterVec
+	events      *prometheus.CounterVec
+	revocations prometheus.Counter
+	rejected    *prometheus.CounterVec
+	notices     prometheus.Counter
+	revCheck    prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -23,11 +29,30 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_rate_limited_total", Help: "Requests refused by a rate limit, by limit.",
 		}, []string{"limit"}),
+		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_password_resets_total", Help: "Password-reset steps by outcome (requested, completed, refused).",
+		}, []string{"result"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_security_events_total", Help: "Security events raised by the breach detectors, by kind.",
+		}, []string{"kind"}),
+		revocations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_revocations_total", Help: "Revocations by cutoff issued.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_credentials_rejected_total", Help: "Credentials refused at validation, by reason (revoked, expired, cutoff).",
+		}, []string{"reason"}),
+		notices: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_incident_notices_total", Help: "Incident notices written to the outbox.",
+		}),
+		revCheck: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vigil_revocation_refresh_seconds", Help: "Time to check (and if needed reload) the revocations in force.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8),
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.logins, m.lookups, m.signups, m.rateLimited} {
+	for _, c := range []prometheus.Collector{m.logins, m.lookups, m.signups, m.rateLimited, m.resets, m.events, m.revocations, m.rejected, m.notices, m.revCheck} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -85,6 +85,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, code string) ([]string, error
 	}
 	fx := s.noticeEffects(ctx, acct, vigil.NoticeMFAEnabled, "Two-factor authentication is on",
 		"Two-factor authentication was turned on for your account. Keep your recovery codes somewhere safe.")
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditMFAEnabled, acct.ID, map[string]any{"method": "totp", "recovery_codes": len(codes)}))
 	if err := s.store.EnableTOTP(ctx, acct.ID, step, hashes, s.now(), fx); err != nil {
 		return nil, err
 	}
@@ -111,6 +112,7 @@ func (s *Service) DisableTOTP(ctx context.Context, pw vigil.Password, code strin
 	}
 	fx := s.noticeEffects(ctx, acct, vigil.NoticeMFADisabled, "Two-factor authentication is off",
 		"Two-factor authentication was turned off for your account. If this was not you, change your password and turn it on again.")
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditMFADisabled, acct.ID, map[string]any{"method": "totp"}))
 	if err := s.store.DisableTOTP(ctx, acct.ID, s.now(), fx); err != nil {
 		return err
 	}
@@ -208,6 +210,12 @@ func (s *Service) CompleteMFA(ctx context.Context, challenge, code string) (*New
 	if !ch.UsedAt.IsZero() || !now.Before(ch.ExpiresAt) || ch.Attempts >= s.cfg.MFAChallengeAttempts {
 		return nil, ErrBadChallenge
 	}
+	if cut, err := s.revoked(ctx, vigil.CredMFAChallenges, ch.AccountID, ch.CreatedAt); err != nil {
+		return nil, err
+	} else if cut {
+		s.rejected(ctx, "cutoff")
+		return nil, ErrBadChallenge
+	}
 	client := vigil.ClientFromContext(ctx)
 	attempt := &vigil.LoginAttempt{ID: vigil.NewID(), AccountID: ch.AccountID, IP: client.IP,
 		UserAgent: client.UserAgent, DeviceLabel: DeviceLabel(client.UserAgent)}
@@ -217,13 +225,13 @@ func (s *Service) CompleteMFA(ctx context.Context, challenge, code string) (*New
 				return nil, aerr
 			}
 			attempt.Result = vigil.LoginFailed
-			s.record(ctx, attempt)
+			s.recordAs(ctx, attempt, vigil.AuditMFAChallengeFailed)
 		}
 		return nil, err
 	}
 	tok := vigil.NewToken()
 	sess := &vigil.Session{ID: vigil.NewID(), AccountID: ch.AccountID, TokenHash: tok.Hash(), CreatedAt: now, LastSeenAt: now,
-		ReauthAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime), IP: client.IP, UserAgent: client.UserAgent,
+		ReauthAt: now, MFAAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime), IP: client.IP, UserAgent: client.UserAgent,
 		DeviceLabel: attempt.DeviceLabel}
 	if err := s.store.CompleteMFAChallenge(ctx, ch.ID, sess); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
@@ -235,7 +243,7 @@ func (s *Service) CompleteMFA(ctx context.Context, challenge, code string) (*New
 		s.noticeNewDevice(ctx, acct, attempt)
 	}
 	attempt.Result = vigil.LoginSuccess
-	s.record(ctx, attempt)
+	s.recordAs(ctx, attempt, vigil.AuditMFAChallengePassed)
 	s.log.InfoContext(ctx, "signed in with 2FA", "account_id", ch.AccountID, "session_id", sess.ID)
 	return &NewSession{Token: tok, Session: sess}, nil
 }

@@ -160,6 +160,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next vigil.Passwo
 	fx := s.noticeEffects(ctx, acct, vigil.NoticePasswordChanged, "Your password was changed",
 		fmt.Sprintf("The password of your account was changed from %s (%s). Every other session was signed out. "+
 			"If this was not you, reset your password at once and review your sessions.", DeviceLabel(client.UserAgent), client.IP))
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditPasswordChanged, acct.ID, map[string]any{"kept_session_id": a.SessionID}))
 	if err := s.store.ChangePassword(ctx, acct.ID, h, a.SessionID, s.now(), fx); err != nil {
 		return err
 	}

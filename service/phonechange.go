@@ -89,6 +89,7 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, code string) error {
 		undo = &vigil.EmailUndo{ID: vigil.NewID(), AccountID: acct.ID, Kind: "phone", OldEmail: acct.Phone, TokenHash: tok.Hash(),
 			CreatedAt: now, ExpiresAt: now.Add(EmailUndoWindow)}
 	}
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditPhoneChanged, acct.ID, map[string]any{"from": acct.Phone, "to": c.NewPhone, "undo_offered": told}))
 	if err := s.store.CompletePhoneChange(ctx, c.ID, undo, fx); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/detect"
 	vmail "github.com/vigil-dev/vigil/mail"
 	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/outbox"
@@ -38,7 +39,13 @@ func (s *Service) RequestReset(ctx context.Context, identifier string) error {
 		return vigil.Errorf(vigil.EINVALID, "identifier must be a username or an email address")
 	}
 	client := vigil.ClientFromContext(ctx)
-	res, err := s.limiter.Allow(ctx, "reset-src:"+sourceKey(client.IP), s.cfg.ResetSourceLimit)
+	// During a surge of reset requests every source gets a tenth of its
+	// usual allowance.
+	key, limit := "reset-src:"+sourceKey(client.IP), s.cfg.ResetSourceLimit
+	if s.detect.Tightened(detect.GlobalKey) || s.detect.Tightened(srcKey(client.IP)) {
+		key, limit = "reset-src-surge:"+sourceKey(client.IP), tighter(limit)
+	}
+	res, err := s.limiter.Allow(ctx, key, limit)
 	if err != nil {
 		return vigil.Internal(err)
 	}
@@ -53,6 +60,7 @@ func (s *Service) RequestReset(ctx context.Context, identifier string) error {
 		NextAttemptAt: now, CreatedAt: now}); err != nil {
 		return err
 	}
+	s.m.resets.WithLabelValues("requested").Inc()
 	s.kick()
 	return nil
 }
@@ -75,10 +83,12 @@ func (s *Service) ResetChannel() outbox.Channel {
 			acct, err = s.store.AccountByUsername(ctx, req.Identifier)
 		}
 		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			s.detect.ResetRequest("", srcKey(req.IP))
 			return nil
 		} else if err != nil {
 			return err
 		}
+		s.detect.ResetRequest("acct:"+acct.ID, srcKey(req.IP))
 		now := s.now()
 		n, err := s.store.CountResetTokens(ctx, acct.ID, now.Add(-time.Hour))
 		if err != nil {
@@ -87,6 +97,8 @@ func (s *Service) ResetChannel() outbox.Channel {
 		if n >= s.cfg.ResetsPerHour {
 			s.m.rateLimited.WithLabelValues("reset-account").Inc()
 			s.log.InfoContext(ctx, "reset mail suppressed by account cap", "account_id", acct.ID)
+			s.audit(ctx, vigil.NewAuditEntry(now, vigil.AuditResetRequested, nil, req.IP, acct.ID,
+				map[string]any{"result": "capped", "device": DeviceLabel(req.UserAgent)}))
 			return nil
 		}
 		tok := vigil.NewToken()
@@ -100,6 +112,9 @@ func (s *Service) ResetChannel() outbox.Channel {
 			bySMS = bySMS || it.Channel == vigil.ChannelSMS
 			return it.Channel == vigil.ChannelMail || it.Channel == vigil.ChannelSMS
 		})
+		// The requester was anonymous; the worker acts on their behalf.
+		fx.Audit = append(fx.Audit, vigil.NewAuditEntry(now, vigil.AuditResetRequested, nil, req.IP, acct.ID,
+			map[string]any{"result": "issued", "reset_id": rt.ID, "device": DeviceLabel(req.UserAgent)}))
 		if err := s.store.CreateResetToken(ctx, rt, fx); err != nil {
 			return err
 		}
@@ -138,6 +153,14 @@ var ErrBadResetToken = vigil.Errorf(vigil.EINVALID, "invalid or expired reset li
 // required too. Success revokes every
 // session and outstanding token of the account and notifies the owner.
 func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vigil.Password, mfaCode string) error {
+	err := s.confirmReset(ctx, token, newPassword, mfaCode)
+	if err == ErrBadResetToken {
+		s.m.resets.WithLabelValues("refused").Inc()
+	}
+	return err
+}
+
+func (s *Service) confirmReset(ctx context.Context, token string, newPassword vigil.Password, mfaCode string) error {
 	client := vigil.ClientFromContext(ctx)
 	if err := s.allow(ctx, "reset-confirm:"+sourceKey(client.IP), s.cfg.ResetConfirmLimit); err != nil {
 		return err
@@ -153,6 +176,12 @@ func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vi
 	}
 	now := s.now()
 	if !rt.UsedAt.IsZero() || !rt.VoidedAt.IsZero() || !now.Before(rt.ExpiresAt) {
+		return ErrBadResetToken
+	}
+	if cut, err := s.revoked(ctx, vigil.CredResetTokens, rt.AccountID, rt.CreatedAt); err != nil {
+		return err
+	} else if cut {
+		s.rejected(ctx, "cutoff")
 		return ErrBadResetToken
 	}
 	acct, err := s.store.AccountByID(ctx, rt.AccountID)
@@ -182,6 +211,7 @@ func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vi
 	fx := s.noticeEffects(ctx, acct, vigil.NoticeResetCompleted, "Your password was reset",
 		fmt.Sprintf("The password of your account was reset with a link from your mail, from %s (%s). Every session was signed out. "+
 			"If this was not you, reset your password again at once.", DeviceLabel(client.UserAgent), client.IP))
+	fx.Audit = append(fx.Audit, s.auditEntry(ctx, vigil.AuditResetCompleted, acct.ID, map[string]any{"reset_id": rt.ID, "mfa": acct.MFAEnabled}))
 	if err := s.store.CompleteReset(ctx, rt.ID, acct.ID, h, now, fx); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			return ErrBadResetToken
@@ -189,6 +219,7 @@ func (s *Service) ConfirmReset(ctx context.Context, token string, newPassword vi
 		return err
 	}
 	s.kick()
+	s.m.resets.WithLabelValues("completed").Inc()
 	s.log.InfoContext(ctx, "password reset", "account_id", acct.ID, "ip", client.IP)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/detect"
 	"github.com/vigil-dev/vigil/mail"
 	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/password"
@@ -58,6 +59,17 @@ type Config struct {
 	// actions (revoke-all, and later password, email, phone and 2FA changes).
 	ReauthWindow time.Duration
 
+	// Operator says where security events are sent besides the admin API.
+	Operator OperatorAlerts
+	// Detect holds the breach detectors' thresholds and windows.
+	Detect detect.Config
+
+	// RevocationRefresh is how old this instance's copy of the revocations
+	// in force may get before a credential check looks for new ones: the
+	// bound on how long a revocation made on another instance takes to be
+	// enforced here.
+	RevocationRefresh time.Duration
+
 	// LookupLimit caps how fast one caller may look up other users.
 	LookupLimit ratelimit.Limit
 	// SignupLimit caps sign-ups per source address; SignupMailLimit caps
@@ -87,6 +99,8 @@ func DefaultConfig() Config {
 		SessionLifetime:       14 * 24 * time.Hour,
 		TouchInterval:         time.Minute,
 		ReauthWindow:          10 * time.Minute,
+		RevocationRefresh:     500 * time.Millisecond,
+		Detect:                detect.DefaultConfig(),
 		Issuer:                "vigil",
 		MFAChallengeTTL:       5 * time.Minute,
 		MFAChallengeAttempts:  5,
@@ -118,6 +132,9 @@ type Service struct {
 	sealer      *seal.Sealer
 	recoveryKey []byte
 	sms         notify.SMSSender
+	revs        revocationCache
+	jobKick     chan struct{}
+	detect      *detect.Detector
 }
 
 // Deps are the service's collaborators.
@@ -163,8 +180,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Kick == nil {
 		d.Kick = func() {}
 	}
-	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
-		now: d.Now, log: d.Logger, m: m, kick: d.Kick, sealer: d.Sealer, recoveryKey: d.RecoveryKey, sms: d.SMS}, nil
+	s := &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, mail: d.Mail, limiter: d.Limiter,
+		now: d.Now, log: d.Logger, m: m, kick: d.Kick, sealer: d.Sealer, recoveryKey: d.RecoveryKey, sms: d.SMS,
+		jobKick: make(chan struct{}, 1)}
+	if err := s.newDetector(cfg.Detect); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Config returns the configuration the service runs with.
@@ -175,6 +197,9 @@ func (s *Service) Config() Config { return s.cfg }
 func (s *Service) allow(ctx context.Context, key string, l ratelimit.Limit) error {
 	res, err := s.limiter.Allow(ctx, key, l)
 	if err != nil {
+		if vigil.ErrorCode(err) == vigil.EUNAVAILABLE {
+			return err // a shared limiter that is down: 503, try again
+		}
 		return vigil.Internal(err)
 	}
 	if !res.Allowed {

@@ -54,13 +54,19 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 	if acct != nil {
 		who, accountID = "acct:"+acct.ID, acct.ID
 	}
+	// A source or network flagged for credential stuffing gets a tenth of
+	// the free failures.
+	sourceRule := s.cfg.ThrottleSource
+	if s.detect.Tightened(srcKey(client.IP)) || s.detect.Tightened(netKey(client.IP)) {
+		sourceRule = tighterRule(sourceRule)
+	}
 	attempt := &vigil.LoginAttempt{ID: vigil.NewID(), AccountID: accountID, IP: client.IP,
 		UserAgent: client.UserAgent, DeviceLabel: DeviceLabel(client.UserAgent)}
 	keys := []struct {
 		key  string
 		rule vigil.ThrottleRule
 	}{
-		{"login-src:" + src, s.cfg.ThrottleSource},
+		{"login-src:" + src, sourceRule},
 		{"login-" + who, s.cfg.ThrottleAccount},
 		{"login-" + who + "|" + src, s.cfg.ThrottleAccountSource},
 	}
@@ -85,6 +91,7 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 		}
 		attempt.Result = vigil.LoginFailed
 		s.record(ctx, attempt)
+		s.detect.LoginFailure(srcKey(client.IP), netKey(client.IP), "name:"+identifier, pwFingerprint(pw))
 		return nil, ErrBadCredentials
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, acct.PasswordHash)
@@ -101,6 +108,7 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 		s.record(ctx, attempt)
 		s.log.InfoContext(ctx, "sign-in failed", "account_id", acct.ID, "ip", client.IP)
 		s.noticeFailedBurst(ctx, acct, keys[1].key)
+		s.detect.LoginFailure(srcKey(client.IP), netKey(client.IP), "acct:"+acct.ID, pwFingerprint(pw))
 		return nil, ErrBadCredentials
 	}
 	// Proven: forget this account's failures. The source gets back only
@@ -120,6 +128,13 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 				s.log.WarnContext(ctx, "password rehash not stored", "account_id", acct.ID, "err", err)
 			}
 		}
+	}
+	if must, err := s.mustReset(ctx, acct); err != nil {
+		return nil, err
+	} else if must {
+		attempt.Result = vigil.LoginResetRequired
+		s.record(ctx, attempt)
+		return nil, ErrResetRequired
 	}
 	if acct.MFAEnabled {
 		attempt.Result = vigil.LoginMFARequired
@@ -143,14 +158,44 @@ func (s *Service) Login(ctx context.Context, identifier string, pw vigil.Passwor
 	return &NewSession{Token: tok, Session: sess}, nil
 }
 
-// record stores a login attempt and counts it. A failure to store is
-// logged; it must not turn a refusal into a success or the reverse.
+// ErrResetRequired answers the right password of an account that an
+// operator's revocation obliges to choose a new one (its password may be
+// among leaked data): only a reset by mail opens it again.
+var ErrResetRequired = &vigil.Error{Code: vigil.EFORBIDDEN, Type: "password-reset-required",
+	Message: "this account must choose a new password before signing in: use the password reset"}
+
+// mustReset reports whether a revocation obliges acct to reset its
+// password before signing in.
+func (s *Service) mustReset(ctx context.Context, acct *vigil.Account) (bool, error) {
+	set, err := s.revocations(ctx)
+	if err != nil {
+		return true, err
+	}
+	return set.MustReset(acct.ID, acct.PasswordSetAt()), nil
+}
+
+// rejected counts a credential refused at validation, and tells the
+// detectors who presented it.
+func (s *Service) rejected(ctx context.Context, reason string) {
+	s.m.rejected.WithLabelValues(reason).Inc()
+	s.detect.CredentialRejected(srcKey(vigil.ClientFromContext(ctx).IP), reason)
+}
+
+// record stores a login attempt, counts it and appends it to the audit
+// log. A failure to store is logged; it must not turn a refusal into a
+// success or the reverse.
 func (s *Service) record(ctx context.Context, a *vigil.LoginAttempt) {
+	s.recordAs(ctx, a, loginAuditAction(a.Result))
+}
+
+// recordAs is record with the audit action given.
+func (s *Service) recordAs(ctx context.Context, a *vigil.LoginAttempt, action string) {
 	a.At = s.now()
 	s.m.logins.WithLabelValues(a.Result).Inc()
 	if err := s.store.AddLoginAttempt(context.WithoutCancel(ctx), a); err != nil {
 		s.log.ErrorContext(ctx, "login attempt not recorded", "err", err)
 	}
+	s.audit(ctx, loginAuditEntry(a, action))
 }
 
 // Authenticate checks a bearer token and returns the actor it stands for.
@@ -168,7 +213,18 @@ func (s *Service) Authenticate(ctx context.Context, tok vigil.Token) (*vigil.Act
 		return nil, err
 	}
 	now := s.now()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+	if !sess.RevokedAt.IsZero() {
+		s.rejected(ctx, "revoked")
+		return nil, vigil.ErrUnauthenticated
+	}
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		s.rejected(ctx, "expired")
+		return nil, vigil.ErrUnauthenticated
+	}
+	if cut, err := s.revoked(ctx, vigil.CredSessions, sess.AccountID, sess.CreatedAt); err != nil {
+		return nil, err
+	} else if cut {
+		s.rejected(ctx, "cutoff")
 		return nil, vigil.ErrUnauthenticated
 	}
 	if now.Sub(sess.LastSeenAt) >= s.cfg.TouchInterval {
@@ -177,7 +233,8 @@ func (s *Service) Authenticate(ctx context.Context, tok vigil.Token) (*vigil.Act
 		}
 	}
 	c := vigil.ClientFromContext(ctx)
-	return &vigil.Actor{AccountID: sess.AccountID, SessionID: sess.ID, TokenHash: sess.TokenHash, IP: c.IP, UserAgent: c.UserAgent}, nil
+	return &vigil.Actor{AccountID: sess.AccountID, SessionID: sess.ID, TokenHash: sess.TokenHash, IP: c.IP, UserAgent: c.UserAgent,
+		MFA: !sess.MFAAt.IsZero()}, nil
 }
 
 // wellFormedToken reports whether t looks like a token from vigil.NewToken:
@@ -205,6 +262,7 @@ func (s *Service) Logout(ctx context.Context) error {
 	if err := s.store.RevokeSession(ctx, a.SessionID, s.now()); err != nil {
 		return err
 	}
+	s.audit(ctx, s.auditEntry(ctx, vigil.AuditLogout, a.AccountID, map[string]any{"session_id": a.SessionID}))
 	s.log.InfoContext(ctx, "signed out", "account_id", a.AccountID, "session_id", a.SessionID)
 	return nil
 }

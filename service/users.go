@@ -19,7 +19,7 @@ type UserView struct {
 // profile. Looking up others is rate limited per caller (ERATELIMITED).
 // ENOTFOUND if there is no such account; EUNAUTHENTICATED without a caller.
 func (s *Service) LookupUser(ctx context.Context, id string) (UserView, error) {
-	return s.lookup(ctx, id, func() (*vigil.Account, error) {
+	return s.lookup(ctx, id, id, func() (*vigil.Account, error) {
 		if !vigil.ValidID(id) {
 			return nil, vigil.Errorf(vigil.ENOTFOUND, "user not found")
 		}
@@ -30,7 +30,7 @@ func (s *Service) LookupUser(ctx context.Context, id string) (UserView, error) {
 // LookupUsername is LookupUser by username.
 func (s *Service) LookupUsername(ctx context.Context, username string) (UserView, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
-	return s.lookup(ctx, "", func() (*vigil.Account, error) {
+	return s.lookup(ctx, "", username, func() (*vigil.Account, error) {
 		if !usernameRE.MatchString(username) {
 			return nil, vigil.Errorf(vigil.ENOTFOUND, "user not found")
 		}
@@ -38,15 +38,22 @@ func (s *Service) LookupUsername(ctx context.Context, username string) (UserView
 	})
 }
 
-func (s *Service) lookup(ctx context.Context, id string, get func() (*vigil.Account, error)) (UserView, error) {
+func (s *Service) lookup(ctx context.Context, id, target string, get func() (*vigil.Account, error)) (UserView, error) {
 	a := vigil.ActorFromContext(ctx)
 	if a == nil {
 		return UserView{}, vigil.ErrUnauthenticated
 	}
 	// Looking oneself up by id costs nothing; every other lookup, found or
-	// not, spends from the caller's allowance, so walking ids is slow.
+	// not, spends from the caller's allowance, so walking ids is slow, and
+	// is watched by the enumeration detector, which slows a flagged caller
+	// down tenfold more.
+	caller := "caller:" + a.AccountID
 	if id != a.AccountID {
-		if err := s.allow(ctx, "lookup:"+a.AccountID, s.cfg.LookupLimit); err != nil {
+		key, limit := "lookup:"+a.AccountID, s.cfg.LookupLimit
+		if s.detect.Tightened(caller) {
+			key, limit = "lookup-flagged:"+a.AccountID, tighter(limit)
+		}
+		if err := s.allow(ctx, key, limit); err != nil {
 			s.m.lookups.WithLabelValues("rate_limited").Inc()
 			return UserView{}, err
 		}
@@ -54,9 +61,13 @@ func (s *Service) lookup(ctx context.Context, id string, get func() (*vigil.Acco
 	acct, err := get()
 	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
 		s.m.lookups.WithLabelValues("not_found").Inc()
+		s.detect.Lookup(caller, target, false)
 		return UserView{}, vigil.Errorf(vigil.ENOTFOUND, "user not found")
 	} else if err != nil {
 		return UserView{}, err
+	}
+	if acct.ID != a.AccountID {
+		s.detect.Lookup(caller, target, true)
 	}
 	if acct.ID == a.AccountID {
 		p := acct.Private()

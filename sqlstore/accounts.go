@@ -9,14 +9,14 @@ import (
 )
 
 const accountColumns = `id, username, display_name, email, email_verified, phone, phone_verified,
-	password_hash, roles, mfa_enabled, created_at, last_login_at`
+	password_hash, roles, mfa_enabled, created_at, last_login_at, password_changed_at`
 
 func scanAccount(r interface{ Scan(...any) error }) (*vigil.Account, error) {
 	var a vigil.Account
 	var hash, roles string
-	var created, lastLogin int64
+	var created, lastLogin, pwChanged int64
 	err := r.Scan(&a.ID, &a.Username, &a.DisplayName, &a.Email, &a.EmailVerified, &a.Phone,
-		&a.PhoneVerified, &hash, &roles, &a.MFAEnabled, &created, &lastLogin)
+		&a.PhoneVerified, &hash, &roles, &a.MFAEnabled, &created, &lastLogin, &pwChanged)
 	if err != nil {
 		return nil, err
 	}
@@ -24,6 +24,7 @@ func scanAccount(r interface{ Scan(...any) error }) (*vigil.Account, error) {
 	a.Roles = splitRoles(roles)
 	a.CreatedAt = fromMicros(created)
 	a.LastLoginAt = fromMicros(lastLogin)
+	a.PasswordChangedAt = fromMicros(pwChanged)
 	return &a, nil
 }
 
@@ -87,9 +88,10 @@ func (db *DB) CompleteSignup(ctx context.Context, signupID string, a *vigil.Acco
 }
 
 func insertAccount(ctx context.Context, t *txn, a *vigil.Account) error {
-	_, err := t.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Username, a.DisplayName, a.Email, a.EmailVerified, a.Phone, a.PhoneVerified,
-		string(a.PasswordHash), strings.Join(a.Roles, " "), a.MFAEnabled, micros(a.CreatedAt), micros(a.LastLoginAt))
+		string(a.PasswordHash), strings.Join(a.Roles, " "), a.MFAEnabled, micros(a.CreatedAt), micros(a.LastLoginAt),
+		micros(a.PasswordSetAt()))
 	if isUnique(err) {
 		switch uniqueField(err) {
 		case "username":

@@ -42,6 +42,14 @@ func (db *DB) LoginAttempts(ctx context.Context, accountID string, p vigil.Page)
 // previous page, so pages neither skip nor repeat rows as new ones arrive.
 func keysetPage[T any](ctx context.Context, db *DB, q, accountID string, p vigil.Page,
 	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string)) ([]T, string, error) {
+	return keysetPageArgs(ctx, db, q, []any{accountID}, p, scan, key)
+}
+
+// keysetPageArgs is keysetPage for queries whose leading arguments are
+// other than one account id: q takes pre, then the cursor's time twice, its
+// id and the limit.
+func keysetPageArgs[T any](ctx context.Context, db *DB, q string, pre []any, p vigil.Page,
+	scan func(*sql.Rows) (T, error), key func(T) (time.Time, string)) ([]T, string, error) {
 	limit := p.Limit
 	if limit <= 0 || limit > maxPage {
 		limit = maxPage
@@ -53,7 +61,7 @@ func keysetPage[T any](ctx context.Context, db *DB, q, accountID string, p vigil
 			return nil, "", vigil.Errorf(vigil.EINVALID, "invalid cursor")
 		}
 	}
-	rows, err := db.query(ctx, q, accountID, at, at, id, limit+1)
+	rows, err := db.query(ctx, q, append(pre[:len(pre):len(pre)], at, at, id, limit+1)...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -15,7 +15,14 @@ func insertEffects(ctx context.Context, t *txn, fx vigil.Effects) error {
 			return err
 		}
 	}
-	return insertOutbox(ctx, t, fx.Outbox)
+	if err := insertTimeline(ctx, t, fx.Timeline); err != nil {
+		return err
+	}
+	if err := insertOutbox(ctx, t, fx.Outbox); err != nil {
+		return err
+	}
+	// Last: it takes the audit append lock, held until commit.
+	return insertAudit(ctx, t, fx.Audit)
 }
 
 // AddEffects implements vigil.Store.
@@ -41,7 +48,7 @@ func (db *DB) Notices(ctx context.Context, accountID string, p vigil.Page) ([]*v
 // ChangePassword implements vigil.Store.
 func (db *DB) ChangePassword(ctx context.Context, accountID string, h vigil.PasswordHash, keepSession string, at time.Time, fx vigil.Effects) error {
 	return db.tx(ctx, func(t *txn) error {
-		if err := oneRow(t.exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, string(h), accountID)); err != nil {
+		if err := oneRow(t.exec(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?`, string(h), micros(at), accountID)); err != nil {
 			return orNone(err, vigil.Errorf(vigil.ENOTFOUND, "account not found"))
 		}
 		if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0 AND id <> ?`,

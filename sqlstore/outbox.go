@@ -8,12 +8,12 @@ import (
 	"github.com/vigil-dev/vigil"
 )
 
-const outboxColumns = `id, channel, account_id, payload, attempts, next_attempt_at, created_at, delivered_at, last_error, dead`
+const outboxColumns = `id, channel, account_id, payload, attempts, next_attempt_at, created_at, delivered_at, last_error, dead, batch`
 
 func scanOutbox(r interface{ Scan(...any) error }) (*vigil.OutboxItem, error) {
 	var it vigil.OutboxItem
 	var next, created, delivered int64
-	if err := r.Scan(&it.ID, &it.Channel, &it.AccountID, &it.Payload, &it.Attempts, &next, &created, &delivered, &it.LastError, &it.Dead); err != nil {
+	if err := r.Scan(&it.ID, &it.Channel, &it.AccountID, &it.Payload, &it.Attempts, &next, &created, &delivered, &it.LastError, &it.Dead, &it.Batch); err != nil {
 		return nil, err
 	}
 	it.NextAttemptAt, it.CreatedAt, it.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(delivered)
@@ -29,8 +29,8 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...*vigil.OutboxItem) err
 // state can enqueue their notices atomically with the change.
 func insertOutbox(ctx context.Context, t *txn, items []*vigil.OutboxItem) error {
 	for _, it := range items {
-		if _, err := t.exec(ctx, `INSERT INTO outbox (`+outboxColumns+`) VALUES (?, ?, ?, ?, 0, ?, ?, 0, '', FALSE)`,
-			it.ID, it.Channel, it.AccountID, it.Payload, micros(it.NextAttemptAt), micros(it.CreatedAt)); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO outbox (`+outboxColumns+`) VALUES (?, ?, ?, ?, 0, ?, ?, 0, '', FALSE, ?)`,
+			it.ID, it.Channel, it.AccountID, it.Payload, micros(it.NextAttemptAt), micros(it.CreatedAt), it.Batch); err != nil {
 			return err
 		}
 	}

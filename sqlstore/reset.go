@@ -58,7 +58,7 @@ func (db *DB) CompleteReset(ctx context.Context, tokenID, accountID string, h vi
 		if err := voidResetTokens(ctx, t, accountID, at); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, string(h), accountID); err != nil {
+		if _, err := t.exec(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?`, string(h), micros(at), accountID); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at = 0`, micros(at), accountID); err != nil {

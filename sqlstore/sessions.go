@@ -15,10 +15,10 @@ func (db *DB) CreateSession(ctx context.Context, s *vigil.Session) error {
 // insertSession stores a session and the account's last login time inside
 // a transaction.
 func insertSession(ctx context.Context, t *txn, s *vigil.Session) error {
-	_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label, mfa_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.AccountID, s.TokenHash.Bytes(), micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt),
-		micros(s.RevokedAt), micros(s.ReauthAt), s.IP, s.UserAgent, s.DeviceLabel)
+		micros(s.RevokedAt), micros(s.ReauthAt), s.IP, s.UserAgent, s.DeviceLabel, micros(s.MFAAt))
 	if err != nil {
 		if isUnique(err) {
 			return vigil.Errorf(vigil.ECONFLICT, "session already exists")
@@ -31,18 +31,18 @@ func insertSession(ctx context.Context, t *txn, s *vigil.Session) error {
 	return nil
 }
 
-const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label`
+const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, revoked_at, reauth_at, ip, user_agent, device_label, mfa_at`
 
 func scanSession(r interface{ Scan(...any) error }) (*vigil.Session, error) {
 	var s vigil.Session
 	var hash []byte
-	var created, seen, expires, revoked, reauth int64
-	if err := r.Scan(&s.ID, &s.AccountID, &hash, &created, &seen, &expires, &revoked, &reauth, &s.IP, &s.UserAgent, &s.DeviceLabel); err != nil {
+	var created, seen, expires, revoked, reauth, mfa int64
+	if err := r.Scan(&s.ID, &s.AccountID, &hash, &created, &seen, &expires, &revoked, &reauth, &s.IP, &s.UserAgent, &s.DeviceLabel, &mfa); err != nil {
 		return nil, err
 	}
 	copy(s.TokenHash[:], hash)
 	s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(seen)
-	s.ExpiresAt, s.RevokedAt, s.ReauthAt = fromMicros(expires), fromMicros(revoked), fromMicros(reauth)
+	s.ExpiresAt, s.RevokedAt, s.ReauthAt, s.MFAAt = fromMicros(expires), fromMicros(revoked), fromMicros(reauth), fromMicros(mfa)
 	return &s, nil
 }
 

@@ -50,6 +50,8 @@ type DB struct {
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt
+	// auditKey keys the audit chain (guarded by mu); see SetAuditKey.
+	auditKey []byte
 }
 
 type stmtKey struct {
@@ -341,6 +343,19 @@ func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "23505"
+	}
+	return false
+}
+
+// isForeignKey reports whether err is a foreign-key violation.
+func isForeignKey(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintForeignKey
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
 	}
 	return false
 }

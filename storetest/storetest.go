@@ -30,6 +30,11 @@ func Run(t *testing.T, open func(t *testing.T) vigil.Store) {
 	t.Run("PhoneChange", func(t *testing.T) { testPhoneChange(t, open(t)) })
 	t.Run("OutboxConcurrentClaims", func(t *testing.T) { testOutboxConcurrent(t, open(t)) })
 	t.Run("ThrottleBackoff", func(t *testing.T) { testThrottleBackoff(t, open(t)) })
+	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
+	t.Run("AuditConcurrentAppends", func(t *testing.T) { testAuditConcurrent(t, open(t)) })
+	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open(t)) })
+	t.Run("SecurityEvents", func(t *testing.T) { testSecurityEvents(t, open(t)) })
+	t.Run("Incidents", func(t *testing.T) { testIncidents(t, open(t)) })
 }
 
 // base is a fixed clock origin; stores keep microseconds, so tests use whole

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/detect"
 	"github.com/vigil-dev/vigil/notify"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
@@ -43,6 +46,15 @@ type Config struct {
 	SessionLifetime time.Duration
 	LookupRate      float64 // lookups of other users per second, per caller
 	LookupBurst     int
+	RedisURL        string // Redis shared by every instance for rate limits; empty: in memory
+
+	// Operators' alerts of security events, and the detectors' settings.
+	AlertWebhookURL    string
+	AlertWebhookSecret string
+	AlertWebhookFormat string
+	AlertMail          string // comma-separated addresses
+	DetectConfig       string // JSON file overlaying detect.DefaultConfig
+	RevocationRefresh  time.Duration
 
 	DebugListen         string // loopback address for net/http/pprof; empty: off
 	SMSDir              string
@@ -66,27 +78,29 @@ func DefaultConfig() Config {
 	svc := service.DefaultConfig()
 	pp := password.DefaultParams()
 	return Config{
-		Listen:            "127.0.0.1:8080",
-		Database:          "vigil.db",
-		MailDir:           "vigil-mail",
-		SMSDir:            "vigil-sms",
-		ResetTTL:          svc.ResetTTL,
-		ResetsPerHour:     svc.ResetsPerHour,
-		ReauthWindow:      svc.ReauthWindow,
-		PublicURL:         "http://127.0.0.1:8080",
-		MailFrom:          svc.MailFrom,
-		SMTPStartTLS:      "required",
-		PasswordMinLength: svc.PasswordPolicy.MinLength,
-		Argon2Memory:      uint(pp.Memory),
-		Argon2Iterations:  uint(pp.Iterations),
-		Argon2Parallelism: uint(pp.Parallelism),
-		SessionIdle:       svc.SessionIdle,
-		SessionLifetime:   svc.SessionLifetime,
-		LookupRate:        svc.LookupLimit.Rate,
-		LookupBurst:       svc.LookupLimit.Burst,
-		LogLevel:          "info",
-		LogFormat:         "json",
-		ShutdownTimeout:   15 * time.Second,
+		Listen:             "127.0.0.1:8080",
+		Database:           "vigil.db",
+		MailDir:            "vigil-mail",
+		SMSDir:             "vigil-sms",
+		ResetTTL:           svc.ResetTTL,
+		ResetsPerHour:      svc.ResetsPerHour,
+		ReauthWindow:       svc.ReauthWindow,
+		PublicURL:          "http://127.0.0.1:8080",
+		MailFrom:           svc.MailFrom,
+		SMTPStartTLS:       "required",
+		PasswordMinLength:  svc.PasswordPolicy.MinLength,
+		Argon2Memory:       uint(pp.Memory),
+		Argon2Iterations:   uint(pp.Iterations),
+		Argon2Parallelism:  uint(pp.Parallelism),
+		SessionIdle:        svc.SessionIdle,
+		SessionLifetime:    svc.SessionLifetime,
+		LookupRate:         svc.LookupLimit.Rate,
+		LookupBurst:        svc.LookupLimit.Burst,
+		AlertWebhookFormat: notify.FormatJSON,
+		RevocationRefresh:  svc.RevocationRefresh,
+		LogLevel:           "info",
+		LogFormat:          "json",
+		ShutdownTimeout:    15 * time.Second,
 	}
 }
 
@@ -145,6 +159,22 @@ func (c *Config) Validate() error {
 	}
 	if err := (ratelimit.Limit{Rate: c.LookupRate, Burst: c.LookupBurst}).Validate(); err != nil {
 		return bad("lookup-rate", vigil.ErrorMessage(err))
+	}
+	if c.RedisURL != "" {
+		client, err := ratelimit.ParseRedisURL(c.RedisURL) // connects to nothing
+		if err != nil {
+			return bad("redis-url", vigil.ErrorMessage(err))
+		}
+		client.Close()
+	}
+	if _, err := c.operatorAlerts(); err != nil {
+		return err
+	}
+	if _, err := c.detectConfig(); err != nil {
+		return err
+	}
+	if c.RevocationRefresh < 10*time.Millisecond || c.RevocationRefresh > time.Second {
+		return bad("revocation-refresh", "must be from 10ms to 1s: it bounds how long another instance's revocation takes to apply here")
 	}
 	if c.SecretKey != "" {
 		if _, err := seal.ParseKey(c.SecretKey); err != nil {
@@ -231,6 +261,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "a session ends this long after sign-in")
 	fs.Float64Var(&c.LookupRate, "lookup-rate", c.LookupRate, "user lookups of others per second allowed per caller, after the burst")
 	fs.IntVar(&c.LookupBurst, "lookup-burst", c.LookupBurst, "user lookups of others a caller may make at once")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// (or rediss://) URL of a Redis that every instance shares for rate limits; empty: each instance keeps its own limits in memory (prefer VIGIL_REDIS_URL_FILE when the URL holds a password)")
 	fs.StringVar(&c.SecretKey, "secret-key", c.SecretKey, "the server's secret key (32 bytes, base64): seals 2FA secrets and keys recovery-code hashes; every instance needs the same (prefer VIGIL_SECRET_KEY_FILE)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when --secret-key is not given; created with a new key (mode 0600) if missing (default: vigil.key beside the SQLite database, or in the working directory)")
 	fs.StringVar(&c.SMSDir, "sms-dir", c.SMSDir, "directory where SMS are written as .json files (when no --sms-url is set)")
@@ -246,7 +277,13 @@ func serveFlags(fs *flag.FlagSet, c *Config) (secrets []string) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `"json" or "text"`)
 	fs.BoolVar(&c.LogRequests, "log-requests", c.LogRequests, "log every request at info level")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for requests in flight on SIGTERM")
-	return []string{"smtp-password", "sms-api-key"}
+	fs.StringVar(&c.AlertWebhookURL, "alert-webhook-url", c.AlertWebhookURL, "https URL that receives security events for the operators (a Slack incoming webhook with --alert-webhook-format slack); prefer VIGIL_ALERT_WEBHOOK_URL_FILE")
+	fs.StringVar(&c.AlertWebhookSecret, "alert-webhook-secret", c.AlertWebhookSecret, "HMAC key (at least 16 bytes) signing the operators' webhook deliveries (Vigil-Signature); prefer VIGIL_ALERT_WEBHOOK_SECRET_FILE")
+	fs.StringVar(&c.AlertWebhookFormat, "alert-webhook-format", c.AlertWebhookFormat, `"json" or "slack"`)
+	fs.StringVar(&c.AlertMail, "alert-mail", c.AlertMail, "comma-separated addresses mailed each security event")
+	fs.StringVar(&c.DetectConfig, "detect-config", c.DetectConfig, "JSON file with breach-detector thresholds and windows, overlaying the defaults (see detect.Config)")
+	fs.DurationVar(&c.RevocationRefresh, "revocation-refresh", c.RevocationRefresh, "how stale this instance's copy of the revocations may get: a revocation made on another instance applies here within it")
+	return []string{"smtp-password", "sms-api-key", "redis-url", "alert-webhook-url", "alert-webhook-secret"}
 }
 
 // envName returns the environment twin of a flag: listen -> VIGIL_LISTEN.
@@ -307,6 +344,17 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, sec
 	return errors.Join(errs...)
 }
 
+// defaultSecretKeyFile sets SecretKeyFile, if empty, to vigil.key beside
+// the SQLite database, or in the working directory.
+func (c *Config) defaultSecretKeyFile() {
+	if c.SecretKeyFile == "" {
+		c.SecretKeyFile = "vigil.key"
+		if !strings.Contains(c.Database, "://") {
+			c.SecretKeyFile = filepath.Join(filepath.Dir(c.Database), "vigil.key")
+		}
+	}
+}
+
 // secretKey returns the configured key, or the one in SecretKeyFile,
 // creating that file with a new key if it does not exist.
 func (c *Config) secretKey() (seal.Key, bool, error) {
@@ -314,12 +362,7 @@ func (c *Config) secretKey() (seal.Key, bool, error) {
 		k, err := seal.ParseKey(c.SecretKey)
 		return k, false, err
 	}
-	if c.SecretKeyFile == "" {
-		c.SecretKeyFile = "vigil.key"
-		if !strings.Contains(c.Database, "://") {
-			c.SecretKeyFile = filepath.Join(filepath.Dir(c.Database), "vigil.key")
-		}
-	}
+	c.defaultSecretKeyFile()
 	b, err := os.ReadFile(c.SecretKeyFile)
 	if err == nil {
 		k, err := seal.ParseKey(strings.TrimSpace(string(b)))
@@ -341,4 +384,56 @@ func (c *Config) secretKey() (seal.Key, bool, error) {
 		return seal.Key{}, false, err
 	}
 	return k, true, f.Close()
+}
+
+// operatorAlerts builds where security events go from the alert settings.
+func (c *Config) operatorAlerts() (service.OperatorAlerts, error) {
+	var a service.OperatorAlerts
+	for _, m := range strings.Split(c.AlertMail, ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		addr, err := service.NormalizeEmail(m)
+		if err != nil {
+			return a, &ConfigError{Setting: "alert-mail", Problem: fmt.Sprintf("%q is not an email address", m)}
+		}
+		a.Mail = append(a.Mail, addr)
+	}
+	if c.AlertWebhookFormat != notify.FormatJSON && c.AlertWebhookFormat != notify.FormatSlack {
+		return a, &ConfigError{Setting: "alert-webhook-format", Problem: `must be "json" or "slack"`}
+	}
+	if c.AlertWebhookURL == "" {
+		if c.AlertWebhookSecret != "" {
+			return a, &ConfigError{Setting: "alert-webhook-secret", Problem: "is set but --alert-webhook-url is not"}
+		}
+		return a, nil
+	}
+	a.Webhook = notify.Webhook{URL: c.AlertWebhookURL, Secret: notify.WebhookSecret(c.AlertWebhookSecret), Format: c.AlertWebhookFormat}
+	if err := a.Webhook.Validate(c.WebhookAllowPrivate); err != nil {
+		return a, &ConfigError{Setting: "alert-webhook-url", Problem: vigil.ErrorMessage(err)}
+	}
+	return a, nil
+}
+
+// detectConfig reads --detect-config over the detectors' defaults. Unknown
+// fields are refused, so a misspelt threshold does not silently stay at
+// its default.
+func (c *Config) detectConfig() (detect.Config, error) {
+	d := detect.DefaultConfig()
+	if c.DetectConfig == "" {
+		return d, nil
+	}
+	b, err := os.ReadFile(c.DetectConfig)
+	if err != nil {
+		return d, &ConfigError{Setting: "detect-config", Problem: err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return d, &ConfigError{Setting: "detect-config", Problem: "not a detector configuration: " + err.Error()}
+	}
+	if err := d.Validate(); err != nil {
+		return d, &ConfigError{Setting: "detect-config", Problem: vigil.ErrorMessage(err)}
+	}
+	return d, nil
 }

@@ -49,6 +49,7 @@ var twinSamples = map[string][2]string{
 	"session-lifetime":      {"72h0m0s", "96h0m0s"},
 	"lookup-rate":           {"5", "7.5"},
 	"lookup-burst":          {"10", "20"},
+	"redis-url":             {"redis://:env-secret@redis.env.example:6379/0", "rediss://flag.example:6380/1"},
 	"debug-listen":          {"127.0.0.1:6061", "[::1]:6062"},
 	"sms-dir":               {"/tmp/env-sms", "/tmp/flag-sms"},
 	"sms-url":               {"https://sms.env.example/send", "https://sms.flag.example/send"},
@@ -62,6 +63,12 @@ var twinSamples = map[string][2]string{
 	"log-format":            {"text", "json"},
 	"log-requests":          {"true", "false"},
 	"shutdown-timeout":      {"5s", "20s"},
+	"alert-webhook-url":     {"https://hooks.env.example/T1/B1/x", "https://hooks.flag.example/T2/B2/y"},
+	"alert-webhook-secret":  {"env-secret-0123456789", "flag-secret-0123456789"},
+	"alert-webhook-format":  {"slack", "JSON"}, // parsed only here; Validate wants json or slack
+	"alert-mail":            {"soc@env.example", "soc@flag.example,oncall@flag.example"},
+	"detect-config":         {"/tmp/env-detect.json", "/tmp/flag-detect.json"},
+	"revocation-refresh":    {"250ms", "750ms"},
 }
 
 // TestServeEnvTwins walks every serve flag: its VIGIL_ twin applies when the
@@ -239,6 +246,9 @@ func TestServeInvalidSettings(t *testing.T) {
 		{name: "lookup-rate infinite", args: []string{"--lookup-rate", "+Inf"}, want: "lookup-rate"},
 		{name: "lookup-rate above 1e9", args: []string{"--lookup-rate", "2e9"}, want: "lookup-rate"},
 		{name: "lookup-burst zero", args: []string{"--lookup-burst", "0"}, want: "lookup-burst"},
+		{name: "redis-url scheme", args: []string{"--redis-url", "http://localhost:6379"}, want: "redis-url"},
+		{name: "redis-url database", args: []string{"--redis-url", "redis://localhost:6379/zero"}, want: "redis-url"},
+		{name: "redis-url option", env: map[string]string{"VIGIL_REDIS_URL": "redis://localhost/0?dial_timeout=soon"}, want: "redis-url"},
 		{name: "trusted-proxies bits", args: []string{"--trusted-proxies", "10.0.0.0/33"}, want: "trusted-proxies"},
 		{name: "trusted-proxies bare address", args: []string{"--trusted-proxies", "127.0.0.1"}, want: "trusted-proxies"},
 		{name: "trusted-proxies second", args: []string{"--trusted-proxies", "10.0.0.0/8, nonsense"}, want: "trusted-proxies"},
@@ -251,6 +261,15 @@ func TestServeInvalidSettings(t *testing.T) {
 		{name: "reauth-window zero", args: []string{"--reauth-window", "0s"}, want: "reauth-window"},
 		{name: "sms-url plain http", args: []string{"--sms-url", "http://sms.example.com/send", "--sms-api-key", "k"}, want: "sms-url"},
 		{name: "sms-url without key", args: []string{"--sms-url", "https://sms.example.com/send"}, want: "sms-url"},
+		{name: "alert-webhook-url plain http", args: []string{"--alert-webhook-url", "http://hooks.example.com/x", "--alert-webhook-secret", "0123456789abcdef0"}, want: "alert-webhook-url"},
+		{name: "alert-webhook-url without secret", args: []string{"--alert-webhook-url", "https://hooks.example.com/x"}, want: "alert-webhook-url"},
+		{name: "alert-webhook-format", args: []string{"--alert-webhook-url", "https://hooks.example.com/x", "--alert-webhook-secret", "0123456789abcdef0", "--alert-webhook-format", "teams"}, want: "alert-webhook-format"},
+		{name: "alert-webhook-secret alone", args: []string{"--alert-webhook-secret", "0123456789abcdef0"}, want: "alert-webhook-secret"},
+		{name: "alert-mail", args: []string{"--alert-mail", "soc@example.com, not-an-address"}, want: "alert-mail"},
+		{name: "detect-config missing", args: []string{"--detect-config", "/nonexistent/detect.json"}, want: "detect-config"},
+		{name: "detect-config unknown field", args: []string{"--detect-config", writeTemp(t, `{"Enumeration":{"Treshold":5}}`)}, want: "detect-config"},
+		{name: "detect-config invalid", args: []string{"--detect-config", writeTemp(t, `{"Enumeration":{"DistinctTargets":0}}`)}, want: "detect-config"},
+		{name: "revocation-refresh long", args: []string{"--revocation-refresh", "5s"}, want: "revocation-refresh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -286,7 +305,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		flags   func(*flag.FlagSet)
 		secrets []string
 	}{
-		{"serve", func(fs *flag.FlagSet) { c := DefaultConfig(); serveFlags(fs, &c) }, []string{"smtp-password"}},
+		{"serve", func(fs *flag.FlagSet) { c := DefaultConfig(); serveFlags(fs, &c) }, []string{"smtp-password", "redis-url"}},
 		{"bench", func(fs *flag.FlagSet) { c := defaultBenchConfig(); benchFlags(fs, &c) }, nil},
 	} {
 		t.Run(cmd.name, func(t *testing.T) {
@@ -339,4 +358,31 @@ func flagBlocks(help string) map[string]string {
 		}
 	}
 	return out
+}
+
+// writeTemp writes content to a new file and returns its path.
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A detector configuration file overlays the defaults.
+func TestDetectConfigFile(t *testing.T) {
+	t.Parallel()
+	p := writeTemp(t, `{"Enumeration":{"DistinctTargets":42},"Penalty":1800000000000}`)
+	cfg, _, err := parseServe([]string{"--detect-config", p}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.detectConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Enumeration.DistinctTargets != 42 || d.Penalty.Minutes() != 30 || d.Stuffing.SourceAccounts == 0 {
+		t.Fatalf("detect config = %+v", d)
+	}
 }

@@ -3,6 +3,7 @@
 //	vigil serve     run the account service
 //	vigil migrate   apply database migrations
 //	vigil bench     drive a running server and report throughput and latency
+//	vigil admin     operators' tools on the server's database: roles, audit log
 //	vigil version   print the version
 package main
 
@@ -44,6 +45,7 @@ Usage:
   vigil serve [flags]     run the account service
   vigil migrate [flags]   apply database migrations and exit
   vigil bench [flags]     load-test a running server
+  vigil admin COMMAND     grant or revoke roles; verify or export the audit log
   vigil version           print the version
 
 Run "vigil COMMAND --help" for a command's flags. Every flag has an
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "vigil", version())
 		return nil

@@ -83,6 +83,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sc.LookupLimit = ratelimit.Limit{Rate: cfg.LookupRate, Burst: cfg.LookupBurst}
 	sc.WebhookAllowPrivate = cfg.WebhookAllowPrivate
 	sc.ResetTTL, sc.ResetsPerHour, sc.ReauthWindow = cfg.ResetTTL, cfg.ResetsPerHour, cfg.ReauthWindow
+	sc.RevocationRefresh = cfg.RevocationRefresh
+	if sc.Operator, err = cfg.operatorAlerts(); err != nil {
+		return err
+	}
+	if sc.Detect, err = cfg.detectConfig(); err != nil {
+		return err
+	}
 	var sms notify.SMSSender
 	if cfg.SMSURL != "" {
 		if sms, err = notify.NewHTTPSMS(notify.HTTPSMSConfig{URL: cfg.SMSURL, APIKey: cfg.SMSAPIKey}); err != nil {
@@ -95,6 +102,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	db.SetAuditKey(auditKey(key)) // before anything is written: `vigil admin audit verify` derives the same
 	if created {
 		logger.Warn("created a new secret key; keep it, and give every instance the same", "file", cfg.SecretKeyFile)
 	}
@@ -102,20 +110,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	limiter, closeLimiter, err := newLimiter(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	store := storecache.New(db)
 	var worker *outbox.Worker
 	svc, err := service.New(sc, service.Deps{
-		Store: store, Hasher: hasher, Mail: sender, Limiter: ratelimit.NewMemory(), Logger: logger, Registry: reg,
+		Store: store, Hasher: hasher, Mail: sender, Limiter: limiter, Logger: logger, Registry: reg,
 		Kick: func() { worker.Notify() }, Sealer: sealer, RecoveryKey: recoveryKey(key), SMS: sms,
 	})
 	if err != nil {
 		return err
 	}
 	worker = outbox.New(outbox.Config{}, store, map[string]outbox.Channel{
-		vigil.ChannelMail:    service.MailChannel(sender, sc.MailFrom),
-		service.ChannelReset: svc.ResetChannel(),
-		vigil.ChannelSMS:     svc.SMSChannel(sms),
-		vigil.ChannelWebhook: svc.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: cfg.WebhookAllowPrivate})),
+		vigil.ChannelMail:              service.MailChannel(sender, sc.MailFrom),
+		service.ChannelReset:           svc.ResetChannel(),
+		vigil.ChannelSMS:               svc.SMSChannel(sms),
+		vigil.ChannelWebhook:           svc.WebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: cfg.WebhookAllowPrivate})),
+		service.ChannelOperatorWebhook: svc.OperatorWebhookChannel(notify.NewWebhookSender(notify.WebhookConfig{AllowPrivate: cfg.WebhookAllowPrivate})),
 	}, nil, logger)
 	proxies, _ := cfg.trustedProxies()
 	api, err := httpapi.NewServer(httpapi.Config{
@@ -142,6 +156,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go sweep(ctx, svc, logger)
+	jobsDone := make(chan struct{})
+	go func() { svc.RunJobs(ctx, 5*time.Second); close(jobsDone) }()
+	defer func() { <-jobsDone }()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(ctx) }()
 	defer func() { <-workerDone }()

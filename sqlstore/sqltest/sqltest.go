@@ -75,8 +75,16 @@ func DSN(tb testing.TB, backend string) string {
 // the test ends.
 func Open(tb testing.TB, backend string) *sqlstore.DB {
 	tb.Helper()
+	return OpenDSN(tb, DSN(tb, backend))
+}
+
+// OpenDSN opens and migrates the database dsn (from DSN), closed when the
+// test ends. Opening one DSN twice gives two stores on one database, as two
+// server instances would have.
+func OpenDSN(tb testing.TB, dsn string) *sqlstore.DB {
+	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, DSN(tb, backend))
+	db, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
