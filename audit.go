@@ -55,6 +55,9 @@ const (
 	AuditEmailChangeUndone = "contact.change_undone"
 	// AuditAccountCreated: a sign-up was verified and made an account.
 	AuditAccountCreated = "account.created"
+	// AuditAlertSettingsChanged: where the owner's security notices go
+	// changed (a new webhook could divert them).
+	AuditAlertSettingsChanged = "alerts.settings_changed"
 	// AuditRoleGranted and AuditRoleRevoked: an operator changed an
 	// account's roles.
 	AuditRoleGranted = "role.granted"
@@ -68,6 +71,9 @@ const (
 	AuditAdminIncidentUpdated = "admin.incident_updated"
 	// AuditAdminNotification: an administrator started notifying accounts.
 	AuditAdminNotification = "admin.notification"
+	// AuditAdminRead: an administrator read through the admin API
+	// (security events, incidents, a postmortem with affected accounts).
+	AuditAdminRead = "admin.read"
 )
 
 // Audit actor kinds: who took an audited action.

@@ -199,3 +199,39 @@ func TestRevocationBadInput(t *testing.T) {
 		e.do("GET", "/v1/me", a.Token, nil).expect(t, http.StatusOK)
 	})
 }
+
+// Every admin action is in the audit log: changes with their details,
+// reads by route.
+func TestAdminActionsAudited(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	adm := e.admin("root")
+	e.do("GET", "/admin/v1/security-events", adm.Token, nil).expect(t, http.StatusOK)
+	inc := e.do("POST", "/admin/v1/incidents", adm.Token, map[string]any{"title": "t", "severity": "low"}).expect(t, http.StatusCreated).JSON(t)
+	e.do("GET", "/admin/v1/incidents/"+inc["id"].(string)+"/postmortem", adm.Token, nil).expect(t, http.StatusOK)
+	e.do("POST", "/admin/v1/revocations", adm.Token, map[string]any{"kinds": []string{"mfa_challenges"}, "reason": "drill"}).expect(t, http.StatusCreated)
+	e.do("GET", "/admin/v1/incidents/nope", adm.Token, nil).expect(t, http.StatusNotFound) // refused: nothing read
+	_, entries := e.auditLog()
+	var got []string
+	for _, en := range entries {
+		if strings.HasPrefix(en.Action, "admin.") {
+			if en.ActorID != adm.ID || en.ActorKind != vigil.AuditActorAccount {
+				t.Errorf("admin entry %s by %s/%s", en.Action, en.ActorKind, en.ActorID)
+			}
+			got = append(got, en.Action+" "+en.Detail)
+		}
+	}
+	want := []string{
+		`admin.read {"route":"GET /admin/v1/security-events"}`,
+		`admin.incident_opened`,
+		`admin.read {"route":"GET /admin/v1/incidents/{id}/postmortem"}`,
+		`admin.revocation`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("admin audit entries:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("entry %d = %s, want %s...", i, got[i], want[i])
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/notify"
 )
 
@@ -106,6 +107,18 @@ func TestAlertSettingsAndWebhook(t *testing.T) {
 		}
 		if again := e.do("GET", "/v1/me/alert-settings", a.Token, nil).expect(t, http.StatusOK).JSON(t); again["webhook_secret"] != nil {
 			t.Fatal("the webhook secret was answered twice")
+		}
+		// The change is audited (a new webhook could divert notices), once:
+		// the refused attempts above changed nothing.
+		_, entries := e.auditLog()
+		changed := 0
+		for _, en := range entries {
+			if en.Action == vigil.AuditAlertSettingsChanged && en.TargetID == a.ID && strings.Contains(en.Detail, `"webhook_changed":true`) {
+				changed++
+			}
+		}
+		if changed != 1 {
+			t.Fatalf("%d audit entries for the alert settings change, want 1", changed)
 		}
 		// The secret is stored sealed.
 		q := "SELECT hex(webhook_secret) FROM alert_settings"

@@ -161,6 +161,12 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		if err := rt.Handler(w, r); err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		// Admin changes are audited by the service with their details;
+		// admin reads are audited here, by route.
+		if rt.Policy == PolicyAdmin && r.Method == http.MethodGet {
+			s.svc.AuditAdminRead(r.Context(), rt.Pattern)
 		}
 	})
 }

@@ -120,6 +120,8 @@ func (s *Service) SetAlertSettings(ctx context.Context, channels map[string][]st
 	if err := s.store.PutAlertSettings(ctx, set); err != nil {
 		return "", err
 	}
+	s.audit(ctx, s.auditEntry(ctx, vigil.AuditAlertSettingsChanged, acct.ID, map[string]any{
+		"webhook": webhookURL != "", "webhook_changed": newSecret != "", "kinds": len(channels)}))
 	s.log.InfoContext(ctx, "alert settings changed", "account_id", acct.ID, "webhook", webhookURL != "")
 	return newSecret, nil
 }

@@ -23,7 +23,11 @@ func pwFingerprint(pw vigil.Password) uint64 {
 }
 
 // newDetector builds the breach detectors, whose events s.raise stores and
-// sends to the operators.
+// sends to the operators. The event is written in the goroutine of the
+// request that tripped the rule, after the detector released its locks:
+// one insert, at most once per rule, key and cooldown, so an attack costs
+// one write per window, and a test (or an operator) sees the event as soon
+// as the request that raised it has been answered.
 func (s *Service) newDetector(cfg detect.Config) error {
 	d, err := detect.New(cfg, s.now, func(e detect.Event) {
 		s.raise(context.Background(), &vigil.SecurityEvent{Kind: e.Kind, Rule: e.Rule, Severity: e.Severity, Subject: e.Key,

@@ -45,6 +45,12 @@ func (s *Service) Admin(ctx context.Context) (*vigil.Actor, error) {
 	return a, nil
 }
 
+// AuditAdminRead records that an admin read route answered: what the
+// operators looked at is part of the record too. A failure is logged.
+func (s *Service) AuditAdminRead(ctx context.Context, route string) {
+	s.audit(ctx, s.auditEntry(ctx, vigil.AuditAdminRead, "", map[string]any{"route": route}))
+}
+
 // actorName is how records name who acted: the account id, or "cli".
 func actorName(a *vigil.Actor) string {
 	if a.CLI {
