@@ -4,6 +4,7 @@
 //	vigil migrate   apply database migrations
 //	vigil bench     drive a running server and report throughput and latency
 //	vigil admin     operators' tools on the server's database: roles, audit log
+//	vigil hunt      find missing authentication and authorization checks in an API
 //	vigil version   print the version
 package main
 
@@ -26,11 +27,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "vigil:", err)
 		}
-		var ue usageError
-		if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -39,6 +36,33 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// exitError gives a command's error an exit status of its own, for
+// commands whose statuses mean more than failed or not (vigil hunt: 1 for
+// findings, 2 when it could not run).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+// exitCode is the exit status for run's error: an exitError's own code,
+// 2 for a usage error or --help, 1 for any other error, 0 for none.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue) || errors.Is(err, flag.ErrHelp):
+		return 2
+	}
+	return 1
+}
+
 const usage = `vigil: an account-security service.
 
 Usage:
@@ -46,6 +70,7 @@ Usage:
   vigil migrate [flags]   apply database migrations and exit
   vigil bench [flags]     load-test a running server
   vigil admin COMMAND     grant or revoke roles; verify or export the audit log
+  vigil hunt [flags]      find missing authentication and authorization checks in an API
   vigil version           print the version
 
 Run "vigil COMMAND --help" for a command's flags. Every flag has an
@@ -69,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "admin":
 		return runAdmin(ctx, args[1:], getenv, stdout, stderr)
+	case "hunt":
+		return runHunt(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "vigil", version())
 		return nil
