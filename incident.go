@@ -94,7 +94,7 @@ type IncidentNotification struct {
 	Subject    string
 	Body       string
 	PerMinute  int
-	Total      int    // accounts to notify
+	Total      int    // accounts recorded as affected when the run started
 	Enqueued   int    // notices written so far
 	Cursor     string // last account id enqueued
 	NextDue    time.Time

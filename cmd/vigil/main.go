@@ -3,7 +3,7 @@
 //	vigil serve     run the account service
 //	vigil migrate   apply database migrations
 //	vigil bench     drive a running server and report throughput and latency
-//	vigil admin     operators' tools on the server's database: roles, audit log
+//	vigil admin     operators' tools on the server's database: roles, revocations, audit log
 //	vigil hunt      find missing authentication and authorization checks in an API
 //	vigil version   print the version
 package main
@@ -69,7 +69,7 @@ Usage:
   vigil serve [flags]     run the account service
   vigil migrate [flags]   apply database migrations and exit
   vigil bench [flags]     load-test a running server
-  vigil admin COMMAND     grant or revoke roles; verify or export the audit log
+  vigil admin COMMAND     grant or revoke roles; revoke credentials by cutoff; verify or export the audit log
   vigil hunt [flags]      find missing authentication and authorization checks in an API
   vigil version           print the version
 
