@@ -17,8 +17,8 @@ import (
 
 // huntConfig writes a hunt config for e's server: alice and bob sign in
 // through the API, the admin comes with a session that passed 2FA (the
-// 2FA step is not something a config can script), and the spec is the
-// document the server serves. extraSpec, if set, replaces the spec.
+// 2FA step is not something a config can script); spec is the document
+// to hunt by, public and admin operations read from its x-vigil-policy.
 func huntConfig(t *testing.T, target string, alice, bob, adm *user, spec []byte) string {
 	t.Helper()
 	dir := t.TempDir()

@@ -2,13 +2,13 @@ package httpapi_test
 
 import (
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/vigil-dev/vigil"
 	"github.com/vigil-dev/vigil/password"
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/ratelimit/redistest"
 	"github.com/vigil-dev/vigil/sqlstore"
 	"github.com/vigil-dev/vigil/sqlstore/sqltest"
 )
@@ -68,13 +68,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 // Two instances, each with its own Redis client, share one lookup limit:
 // a caller cannot double its allowance by alternating between them.
 func TestRateLimitAcrossInstances(t *testing.T) {
-	url := os.Getenv("VIGIL_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("VIGIL_TEST_REDIS_URL is not set in CI; .ci/run must start redis-server")
-		}
-		t.Skip("VIGIL_TEST_REDIS_URL not set")
-	}
+	url := redistest.URL(t)
 	prefix := "vigil-test:" + vigil.NewID() + ":" // one namespace, as instances of one deployment share
 	limiter := func() ratelimit.Limiter {
 		c, err := ratelimit.ParseRedisURL(url)

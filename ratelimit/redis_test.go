@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,32 +17,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vigil-dev/vigil"
+	"github.com/vigil-dev/vigil/ratelimit/redistest"
 )
-
-// redisEnv names the environment variable with the URL of the Redis the
-// tests use (scripts/test-services.sh starts one). Tests share the server:
-// each works under a random key prefix of its own and deletes its keys.
-const redisEnv = "VIGIL_TEST_REDIS_URL"
-
-// testRedisURL returns the test Redis's URL. Without one the test is
-// skipped, except in CI (CI=true), where testing less must not pass quietly.
-func testRedisURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv(redisEnv)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set in CI: .ci/run must install redis-server and scripts/test.sh start it", redisEnv)
-		}
-		tb.Skipf("%s is not set: no Redis to test against (eval \"$(scripts/test-services.sh start DIR redis)\")", redisEnv)
-	}
-	return u
-}
 
 // newTestClient returns a client of its own (with its own connection pool)
 // to the test Redis, closed when the test ends.
 func newTestClient(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
-	c, err := ParseRedisURL(testRedisURL(tb))
+	c, err := ParseRedisURL(redistest.URL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -380,7 +361,7 @@ func TestRedisScriptFlushed(t *testing.T) {
 	ctx := context.Background()
 	MustAllow(t, r, "k", PerMinute(1, 3))
 	if err := r.client.ScriptFlush(ctx).Err(); err != nil {
-		t.Skipf("SCRIPT FLUSH not allowed: %v", err)
+		t.Fatalf("SCRIPT FLUSH on the test Redis: %v", err)
 	}
 	if res := MustAllow(t, r, "k", PerMinute(1, 3)); !res.Allowed || res.Remaining != 1 {
 		t.Fatalf("after SCRIPT FLUSH: got %+v, want allowed with 1 remaining", res)

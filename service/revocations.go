@@ -171,7 +171,7 @@ func (s *Service) Revoke(ctx context.Context, req RevocationRequest) (*vigil.Rev
 	}
 	now := s.now()
 	r := &vigil.Revocation{ID: vigil.NewID(), IssuedBefore: req.IssuedBefore.UTC().Truncate(time.Microsecond),
-		MustReset: req.MustReset, Reason: strings.TrimSpace(req.Reason), IncidentID: req.IncidentID,
+		MustReset: req.MustReset, IncidentID: req.IncidentID,
 		CreatedBy: actorName(admin), CreatedAt: now}
 	if r.IssuedBefore.IsZero() {
 		r.IssuedBefore = now
@@ -190,8 +190,8 @@ func (s *Service) Revoke(ctx context.Context, req RevocationRequest) (*vigil.Rev
 			r.Kinds = append(r.Kinds, k)
 		}
 	}
-	if r.Reason == "" || len(r.Reason) > 1000 || strings.ContainsFunc(r.Reason, isControl) {
-		return nil, vigil.Errorf(vigil.EINVALID, "reason is required: up to 1000 characters, no control characters")
+	if r.Reason, err = checkText("reason", req.Reason, 1000, true); err != nil {
+		return nil, err
 	}
 	if len(req.AccountIDs) > maxRevocationAccounts {
 		return nil, vigil.Errorf(vigil.EINVALID, "at most %d user_ids per revocation; revoke for everyone instead", maxRevocationAccounts)

@@ -146,39 +146,41 @@ func isBoolFlag(f *flag.Flag) bool {
 // openAdminDB opens the server's database for an admin command. It never
 // creates anything: a SQLite file that does not exist, or a schema that is
 // not migrated to this version, is an error. With withKey it also returns
-// the audit key, derived from the server's secret key, which must exist
-// already (see readSecretKey), and sets it on the store.
-func openAdminDB(ctx context.Context, c *Config, withKey bool) (*sqlstore.DB, []byte, error) {
+// the server's secret key, which must exist already (see readSecretKey),
+// and sets the audit key derived from it on the store.
+func openAdminDB(ctx context.Context, c *Config, withKey bool) (*sqlstore.DB, seal.Key, error) {
+	var none seal.Key
 	if c.Database == "" {
-		return nil, nil, &ConfigError{Setting: "database", Problem: "must be a SQLite file path or a postgres:// URL"}
+		return nil, none, &ConfigError{Setting: "database", Problem: "must be a SQLite file path or a postgres:// URL"}
 	}
 	if !strings.Contains(c.Database, "://") {
 		if _, err := os.Stat(strings.TrimPrefix(c.Database, "file:")); err != nil {
-			return nil, nil, &ConfigError{Setting: "database", Problem: fmt.Sprintf("no database at %s: give the server's --database", c.Database)}
+			return nil, none, &ConfigError{Setting: "database", Problem: fmt.Sprintf("no database at %s: give the server's --database", c.Database)}
 		}
 	}
-	var key []byte
+	var key seal.Key
+	var akey []byte
 	if withKey {
-		k, err := readSecretKey(c)
-		if err != nil {
-			return nil, nil, err
+		var err error
+		if key, err = readSecretKey(c); err != nil {
+			return nil, none, err
 		}
-		key = auditKey(k)
+		akey = auditKey(key)
 	}
 	db, err := sqlstore.Open(ctx, c.Database)
 	if err != nil {
-		return nil, nil, err
+		return nil, none, err
 	}
 	cur, latest, err := db.MigrationStatus(ctx)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, none, err
 	}
 	if cur != latest {
 		db.Close()
-		return nil, nil, fmt.Errorf("the database schema is at version %d of %d: run \"vigil migrate\" (or start the server) first", cur, latest)
+		return nil, none, fmt.Errorf("the database schema is at version %d of %d: run \"vigil migrate\" (or start the server) first", cur, latest)
 	}
-	db.SetAuditKey(key)
+	db.SetAuditKey(akey)
 	return db, key, nil
 }
 
@@ -349,7 +351,7 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer db.Close()
-	r, err := audit.Verify(ctx, db, key, anchors...)
+	r, err := audit.Verify(ctx, db, auditKey(key), anchors...)
 	if err != nil {
 		return err
 	}

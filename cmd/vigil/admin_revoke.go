@@ -90,15 +90,11 @@ func runRevoke(ctx context.Context, args []string, getenv func(string) string, s
 		fs.Usage()
 		return usageError{"vigil admin revoke: give at least one --kind (or --must-reset)"}
 	}
-	db, _, err := openAdminDB(ctx, &cfg, true)
+	db, key, err := openAdminDB(ctx, &cfg, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	key, err := readSecretKey(&cfg)
-	if err != nil {
-		return err
-	}
 	for _, u := range users {
 		acct, err := findAccount(ctx, db, u)
 		if err != nil {

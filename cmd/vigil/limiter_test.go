@@ -13,22 +13,8 @@ import (
 	"time"
 
 	"github.com/vigil-dev/vigil/ratelimit"
+	"github.com/vigil-dev/vigil/ratelimit/redistest"
 )
-
-// testRedisURL returns VIGIL_TEST_REDIS_URL, the Redis the tests may use
-// (scripts/test-services.sh starts one). Without it the test is skipped,
-// except in CI, where it fails.
-func testRedisURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("VIGIL_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("VIGIL_TEST_REDIS_URL is not set in CI: .ci/run must install redis-server and scripts/test.sh start it")
-		}
-		tb.Skip("VIGIL_TEST_REDIS_URL is not set: no Redis to test against")
-	}
-	return u
-}
 
 func TestRedisURLFile(t *testing.T) {
 	t.Parallel()
@@ -133,7 +119,7 @@ func TestServeRedisLimiter(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		url := testRedisURL(t)
+		url := redistest.URL(t)
 		client, err := ratelimit.ParseRedisURL(url)
 		if err != nil {
 			t.Fatal(err)
